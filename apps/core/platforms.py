@@ -1,0 +1,22 @@
+"""The platforms the hub talks to, as registered by each domain app.
+
+Only used to list them (health page, sweeps); each domain builds its own
+client from its own Platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from apps.core.http import Platform
+
+_registry: dict[str, Callable[[], Platform]] = {}
+
+
+def register_platform(name: str, factory: Callable[[], Platform]) -> None:
+    """`factory` builds the Platform from current settings (tests change them)."""
+    _registry[name] = factory
+
+
+def registered_platforms() -> list[Platform]:
+    return [factory() for _, factory in sorted(_registry.items())]

@@ -1,0 +1,244 @@
+"""The inbox: inbound webhooks stored, verified, de-duplicated, then processed.
+
+The receiving view does the least it can while the sender waits: it reads
+the raw body (refusing more than WEBHOOK_MAX_BODY_BYTES), checks the HMAC
+signature in constant time and the timestamp window, and stores the
+delivery in a single INSERT whatever the verdict, so rejected deliveries
+stay visible. An accepted event gets a unique `dedupe_key`; a second
+delivery of the same event is stored as a duplicate and answered 200 so
+the sender stops retrying. Processing happens in a Celery task sent after
+the commit; the sweep re-sends events whose task was lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.csrf import csrf_exempt
+
+from apps.core.api.errors import error_response
+from apps.core.context import current_request_id
+from apps.core.models import WebhookEvent
+from apps.core.redaction import redact_headers
+
+logger = logging.getLogger(__name__)
+Status = WebhookEvent.Status
+
+
+class WebhookRejected(Exception):
+    def __init__(self, code: str, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass(frozen=True)
+class WebhookSource:
+    """How one platform signs and identifies its webhooks."""
+
+    platform: str
+    secret: Callable[[], str]
+    signature_header: str
+    # Either "sha256=<hex>" or bare hex is accepted.
+    signature_prefix: str = "sha256="
+    event_id_header: str = ""
+    event_id_field: str = "id"
+    event_type_field: str = "event"
+    timestamp_field: str = "timestamp"
+    tolerance: timedelta = timedelta(minutes=5)
+
+    def verify_signature(self, body: bytes, header_value: str) -> bool:
+        secret = self.secret()
+        if not secret or not header_value:
+            return False
+        expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        given = header_value.strip()
+        if self.signature_prefix and given.startswith(self.signature_prefix):
+            given = given[len(self.signature_prefix):]
+        return hmac.compare_digest(expected, given.lower())
+
+    def event_id(self, headers: dict[str, str], payload: dict[str, Any], body: bytes) -> str:
+        if self.event_id_header and headers.get(self.event_id_header):
+            return headers[self.event_id_header][:200]
+        if payload.get(self.event_id_field):
+            return str(payload[self.event_id_field])[:200]
+        # No id from the platform: an identical body is the same event.
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def timestamp(self, payload: dict[str, Any]) -> datetime | None:
+        value = payload.get(self.timestamp_field)
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(value, tz=timezone.get_current_timezone())
+        if isinstance(value, str):
+            return parse_datetime(value)
+        return None
+
+
+WebhookHandler = Callable[[WebhookEvent, dict[str, Any]], str | None]
+
+_processors: dict[str, WebhookHandler] = {}
+
+
+def webhook_processor(platform: str) -> Callable[[WebhookHandler], WebhookHandler]:
+    """Register the function that applies a platform's events.
+
+    It receives the event and its parsed payload and returns the status to
+    record: PROCESSED (default) or IGNORED for event types it does not know.
+    """
+
+    def register(func: WebhookHandler) -> WebhookHandler:
+        _processors[platform] = func
+        return func
+
+    return register
+
+
+# -- receiving ----------------------------------------------------------------
+
+def _read_body(request: HttpRequest) -> bytes:
+    limit = settings.WEBHOOK_MAX_BODY_BYTES
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise WebhookRejected("payload_too_large", f"Body larger than {limit} bytes.", 413)
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise WebhookRejected("payload_too_large", f"Body larger than {limit} bytes.", 413)
+    return body
+
+
+def _check(source: WebhookSource, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    if not source.verify_signature(body, headers.get(source.signature_header, "")):
+        raise WebhookRejected("invalid_signature", "The webhook signature is invalid.")
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise WebhookRejected("invalid_body", "The body is not valid JSON.", 400) from exc
+    if not isinstance(payload, dict):
+        raise WebhookRejected("invalid_body", "The body must be a JSON object.", 400)
+    sent_at = source.timestamp(payload)
+    if sent_at is None:
+        raise WebhookRejected("missing_timestamp", "The event has no readable timestamp.", 400)
+    if abs(timezone.now() - sent_at) > source.tolerance:
+        raise WebhookRejected(
+            "stale_timestamp",
+            f"The event timestamp is outside the {source.tolerance.seconds // 60}-minute window.",
+        )
+    return payload
+
+
+def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse:
+    try:
+        body = _read_body(request)
+    except WebhookRejected as exc:
+        # Too big to store; logged so the refusal is not silent.
+        logger.warning("%s webhook refused: %s", source.platform, exc.message)
+        return error_response(exc.status, exc.code, exc.message)
+    headers = {name: value for name, value in request.headers.items()}
+    stored = {
+        "platform": source.platform,
+        "headers": redact_headers(headers),
+        "body": body.decode("utf-8", errors="replace"),
+        "remote_addr": request.META.get("REMOTE_ADDR") or None,
+        "request_id": current_request_id(),
+    }
+    try:
+        payload = _check(source, body, headers)
+    except WebhookRejected as exc:
+        WebhookEvent.objects.create(status=Status.REJECTED, error=exc.message,
+                                    signature_valid=exc.code != "invalid_signature", **stored)
+        return error_response(exc.status, exc.code, exc.message)
+
+    event_id = source.event_id(headers, payload, body)
+    event_type = str(payload.get(source.event_type_field) or "")[:120]
+    stored.update(event_id=event_id, event_type=event_type, signature_valid=True)
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                status=Status.ACCEPTED, dedupe_key=f"{source.platform}:{event_id}", **stored)
+            transaction.on_commit(lambda: _dispatch(event.pk))
+    except IntegrityError:
+        WebhookEvent.objects.create(status=Status.DUPLICATE, **stored)
+        return JsonResponse({"status": "duplicate", "event_id": event_id})
+    return JsonResponse({"status": "accepted", "event_id": event_id}, status=202)
+
+
+def webhook_view(source: WebhookSource) -> Callable[[HttpRequest], HttpResponse]:
+    """A Django view receiving `source`'s webhooks (POST only)."""
+
+    @csrf_exempt
+    def view(request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return error_response(405, "method_not_allowed", "Webhooks are POSTed.")
+        return webhook_receive(source, request)
+
+    return view
+
+
+# -- processing ---------------------------------------------------------------
+
+def _dispatch(event_id: int) -> None:
+    from apps.core.tasks import process_webhook
+
+    process_webhook.delay(event_id)
+
+
+def webhook_process(event_id: int) -> WebhookEvent | None:
+    """Apply one accepted event; claimed with a conditional update."""
+    claimed = WebhookEvent.objects.filter(pk=event_id, status=Status.ACCEPTED).update(
+        status=Status.PROCESSING, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    event = WebhookEvent.objects.get(pk=event_id)
+    processor = _processors.get(event.platform)
+    try:
+        if processor is None:
+            raise LookupError(f"no webhook processor for {event.platform}")
+        with transaction.atomic():
+            outcome = processor(event, json.loads(event.body)) or Status.PROCESSED
+    except Exception as exc:
+        logger.exception("Webhook event %s (%s) failed", event.pk, event.event_type)
+        event.status, event.error = Status.FAILED, f"{type(exc).__name__}: {exc}"[:4000]
+    else:
+        event.status, event.error = outcome, ""
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "error", "processed_at"])
+    return event
+
+
+def webhook_replay(*, event: WebhookEvent) -> WebhookEvent:
+    """Process a stored event again (admin action). Never for unverified ones."""
+    if event.status in (Status.REJECTED, Status.DUPLICATE):
+        raise ValueError("only verified, unique events can be replayed")
+    if event.status == Status.PROCESSING:
+        raise ValueError("the event is being processed right now")
+    WebhookEvent.objects.filter(pk=event.pk).update(status=Status.ACCEPTED)
+    transaction.on_commit(lambda: _dispatch(event.pk))
+    event.refresh_from_db()
+    return event
+
+
+# Accepted events older than this are assumed to have lost their task.
+STUCK_AFTER = timedelta(minutes=2)
+
+
+def webhooks_stuck_ids(limit: int = 500) -> list[int]:
+    cutoff = timezone.now() - STUCK_AFTER
+    return list(
+        WebhookEvent.objects.filter(status=Status.ACCEPTED, received_at__lt=cutoff)
+        .order_by("received_at").values_list("pk", flat=True)[:limit]
+    )

@@ -1,0 +1,254 @@
+"""Settings, all read from the environment (django-environ).
+
+Every value has a default that runs the hub on one machine with nothing
+installed: SQLite (WAL mode), a filesystem Celery broker, in-process rate
+limits and breakers, and the platform simulators on localhost. Production
+sets DATABASE_URL, REDIS_URL, SECRET_KEY, FIELD_ENCRYPTION_KEYS and the
+platform URLs and credentials (see README.md, "Configuration").
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# The default key only serves local runs; `check --deploy` flags it (W009).
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-local-development-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "apps.core.apps.HubAdminConfig",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "apps.core.apps.CoreConfig",
+    "apps.dimona.apps.DimonaConfig",
+    "apps.symphonics.apps.SymphonicsConfig",
+    "apps.restosync.apps.RestosyncConfig",
+    "apps.tuniclaim.apps.TuniclaimConfig",
+    "apps.integrations.apps.IntegrationsConfig",
+]
+
+MIDDLEWARE = [
+    "apps.core.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-db-url
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hub.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web, worker and beat processes read while one writes;
+    # IMMEDIATE transactions avoid "database is locked" on lock upgrades.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis, cache, Celery -------------------------------------------------
+# REDIS_URL is optional. Without it the rate limiter, circuit breaker and
+# token cache keep their state in the process (apps.core.store), and Celery
+# uses a filesystem broker, so nothing needs to be installed to try the hub.
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL == "filesystem://":
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir / "queue"),
+        "data_folder_out": str(_broker_dir / "queue"),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+# Task results are never read: outcomes live in the database (outbox, logs).
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Europe/Brussels"
+CELERY_ENABLE_UTC = True
+# Acknowledge after the task ran, so a worker killed mid-task leaves the
+# message for another one; the outbox lease covers the rest.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+# --- Auth, i18n, time -----------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en"
+# Stored in UTC; shown in Brussels time unless a user's zone says otherwise.
+USE_TZ = True
+TIME_ZONE = "Europe/Brussels"
+USE_I18N = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+LOGIN_URL = "admin:login"
+
+# --- Security (check --deploy) --------------------------------------------
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- Encryption of secrets and personal data ------------------------------
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation:
+# put the new key first, run `manage.py rotate_encryption_keys`, then drop
+# the old one). The default key is for local runs only.
+FIELD_ENCRYPTION_KEYS = env.list(
+    "FIELD_ENCRYPTION_KEYS", default=["2uNpVuNzONj9ZrJqVRgmLwMQx7h8vBf0tRz6gXz2b4Y="]
+)
+
+# --- REST API -------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "apps.core.api.authentication.HashedTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsManager"],
+    "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "EXCEPTION_HANDLER": "apps.core.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="1000/minute"),
+        "auth": env.str("API_THROTTLE_AUTH", default="20/minute"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Workforce integration hub API",
+    "DESCRIPTION": "Dimona, Symphonics, restaurant platforms, MY TUNICLAIM and calendars.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Integration core -----------------------------------------------------
+# Webhook bodies above this size are refused with 413 before being stored.
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
+# Outbox: how long a worker holds an operation before another may take it.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+HUB_BASE_URL = env.str("HUB_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Simulators -----------------------------------------------------------
+# Each platform's client points at its local simulator unless a real base
+# URL is configured below. `manage.py run_simulators` serves them all.
+SIMULATOR_HOST = env.str("SIMULATOR_HOST", default="127.0.0.1")
+SIMULATORS = {
+    "dimona": {"factory": "apps.dimona.simulator.build", "port": env.int("DIMONA_SIM_PORT", 8101)},
+    "symphonics": {
+        "factory": "apps.symphonics.simulator.build",
+        "port": env.int("SYMPHONICS_SIM_PORT", 8102),
+    },
+}
+
+
+def _simulator_url(name: str, path: str = "") -> str:
+    return f"http://{SIMULATOR_HOST}:{SIMULATORS[name]['port']}{path}"
+
+
+# --- Dimona (ONSS) --------------------------------------------------------
+DIMONA_API_URL = env.str("DIMONA_API_URL", default=_simulator_url("dimona", "/REST/dimona/v2"))
+DIMONA_TOKEN_URL = env.str(
+    "DIMONA_TOKEN_URL",
+    default=DIMONA_API_URL.split("/REST/")[0] + "/REST/oauth/v5/token",
+)
+DIMONA_CLIENT_ID = env.str("DIMONA_CLIENT_ID", default="self_service_chaman_000000_simulator")
+DIMONA_PRIVATE_KEY = env.str("DIMONA_PRIVATE_KEY", default="", multiline=True)
+DIMONA_CERTIFICATE = env.str("DIMONA_CERTIFICATE", default="", multiline=True)
+DIMONA_ENTERPRISE_NUMBER = env.str("DIMONA_ENTERPRISE_NUMBER", default="")
+CRON_SECRET = env.str("CRON_SECRET", default="")
+
+# --- Symphonics -----------------------------------------------------------
+SYMPHONICS_API_URL = env.str("SYMPHONICS_API_URL", default=_simulator_url("symphonics"))
+SYMPHONICS_CLIENT_ID = env.str("SYMPHONICS_CLIENT_ID", default="simulator-client")
+SYMPHONICS_CLIENT_SECRET = env.str("SYMPHONICS_CLIENT_SECRET", default="simulator-secret")
+SYMPHONICS_WEBHOOK_SECRET = env.str("SYMPHONICS_WEBHOOK_SECRET", default="simulator-webhook-secret")
+
+# --- Logging --------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "apps.core.log_filters.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain",
+                    "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
