@@ -231,6 +231,11 @@ DIMONA_PRIVATE_KEY = env.str("DIMONA_PRIVATE_KEY", default="", multiline=True)
 DIMONA_CERTIFICATE = env.str("DIMONA_CERTIFICATE", default="", multiline=True)
 DIMONA_ENTERPRISE_NUMBER = env.str("DIMONA_ENTERPRISE_NUMBER", default="")
 CRON_SECRET = env.str("CRON_SECRET", default="")
+# Validated hours further than this from the declared ones trigger a Dimona-Update.
+DIMONA_UPDATE_THRESHOLD_MINUTES = env.int("DIMONA_UPDATE_THRESHOLD_MINUTES", default=15)
+# After a send whose outcome is unknown, how long to keep looking for the
+# period before sending again (the ONSS usually processes within seconds).
+DIMONA_RECONCILE_WAIT_SECONDS = env.int("DIMONA_RECONCILE_WAIT_SECONDS", default=120)
 
 # --- Symphonics -----------------------------------------------------------
 SYMPHONICS_API_URL = env.str("SYMPHONICS_API_URL", default=_simulator_url("symphonics"))

@@ -297,3 +297,16 @@ def operations_due_ids(now: datetime | None = None, limit: int = 500) -> list[in
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def operation_reopen(*, operation: OutboundOperation, at: datetime | None = None
+                     ) -> OutboundOperation:
+    """Run a finished operation's handler once more (e.g. "poll now")."""
+    if operation.state == State.IN_FLIGHT:
+        raise ValueError("operation is in flight; wait for it to finish")
+    at = at or timezone.now()
+    OutboundOperation.objects.filter(pk=operation.pk).update(
+        state=State.PENDING, next_attempt_at=at, failures=0, completed_at=None)
+    _dispatch_on_commit(operation.pk, at)
+    operation.refresh_from_db()
+    return operation

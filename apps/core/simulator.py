@@ -273,8 +273,9 @@ class RunningSimulator:
         self.server = server
         host, port = server.server_address[:2]
         self.url = f"http://{host}:{port}"
-        self.thread = threading.Thread(target=server.serve_forever, name=f"sim-{simulator.name}",
-                                       daemon=True)
+        # A short poll interval makes stop() near-instant (tests start many servers).
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name=f"sim-{simulator.name}", daemon=True)
 
     def stop(self) -> None:
         self.server.shutdown()

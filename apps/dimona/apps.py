@@ -5,3 +5,13 @@ class DimonaConfig(AppConfig):
     name = "apps.dimona"
     label = "dimona"
     verbose_name = "Dimona (ONSS)"
+
+    def ready(self) -> None:
+        from apps.core.demo import register_demo_loader
+        from apps.core.platforms import register_platform
+        from apps.dimona import operations, schedules  # noqa: F401 - they register themselves
+        from apps.dimona.client import PLATFORM, dimona_platform
+        from apps.dimona.demo import demo_load
+
+        register_platform(PLATFORM, dimona_platform)
+        register_demo_loader("dimona", demo_load)

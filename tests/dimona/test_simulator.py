@@ -61,13 +61,15 @@ def other_key_pair() -> tuple[str, str]:
     return generate_key_pair("Someone else")
 
 
-@pytest.fixture
-def clock() -> FakeClock:
+@pytest.fixture(scope="module")
+def module_clock() -> FakeClock:
     return FakeClock(START)
 
 
-@pytest.fixture
-def simulator(key_pair: tuple[str, str], clock: FakeClock) -> Iterator[DimonaSimulator]:
+@pytest.fixture(scope="module")
+def served(key_pair: tuple[str, str], module_clock: FakeClock) -> Iterator[DimonaSimulator]:
+    # One server per module: stopping one takes half a second (the poll
+    # interval of serve_forever), so each test resets it instead.
     sim = DimonaSimulator(
         clients={CLIENT_ID: key_pair[1]},
         processing_delay_seconds=3,
@@ -77,11 +79,24 @@ def simulator(key_pair: tuple[str, str], clock: FakeClock) -> Iterator[DimonaSim
         sigedis_seconds=60,
         no_mandate_enterprise_numbers={EMPLOYER_WITHOUT_MANDATE},
         seed=7,
-        clock=clock,
+        clock=module_clock,
     )
     running = serve(sim)
     yield sim
     running.stop()
+
+
+@pytest.fixture
+def clock(module_clock: FakeClock) -> FakeClock:
+    module_clock.now = START
+    return module_clock
+
+
+@pytest.fixture
+def simulator(served: DimonaSimulator, clock: FakeClock) -> DimonaSimulator:
+    requests.post(served.base_url + "/_sim/reset", timeout=5).raise_for_status()
+    served.token_audience = None
+    return served
 
 
 class Onss:
@@ -119,7 +134,7 @@ class Onss:
         return self._token
 
     def call(self, method: str, path: str, body: object = None, **kwargs) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}"}
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
         url = path if path.startswith("http") else self.base_url + API + path
         return requests.request(method, url, json=body, headers=headers, timeout=5, **kwargs)
 
@@ -282,6 +297,17 @@ def test_it_answers_401_expired_once_the_token_lifetime_is_over(onss: Onss) -> N
     assert "expired" in response.headers["WWW-Authenticate"]
 
 
+def test_it_answers_403_when_the_token_lacks_the_scope(onss: Onss) -> None:
+    granted = onss.request_token(onss.assertion(), scope="scope:dimona:declaration:consult")
+    onss._token = granted.json()["access_token"]
+
+    response = onss.call("POST", "/declarations", flexi_in())
+
+    assert granted.json()["scope"] == "scope:dimona:declaration:consult"
+    assert response.status_code == 403
+    assert response.json()["type"] == "urn:problem-type:belgif:missingScope"
+
+
 # -- declaring -------------------------------------------------------------------------
 
 
@@ -365,6 +391,14 @@ def test_it_refuses_a_declaration_with_two_actions_or_a_bad_ssin(onss: Onss) -> 
         "type": "urn:problem-type:belgif:input-validation:invalidStructure", "in": "body",
         "name": "worker.ssin", "value": "85073003300", "detail": "SSIN 85073003300 is invalid",
     }]
+
+
+def test_it_answers_400_problem_for_a_body_that_is_not_json(onss: Onss) -> None:
+    response = onss.call("POST", "/declarations", data=b"{not json",
+                         headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["type"] == "urn:problem-type:belgif:badRequest"
 
 
 def test_it_refuses_an_employer_without_mandate(onss: Onss) -> None:

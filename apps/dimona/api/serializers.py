@@ -1,0 +1,120 @@
+"""Input and output serializers of the Dimona API (kept separate on purpose)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from apps.core.fields import mask
+from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
+from apps.dimona.validators import normalise_digits, validate_enterprise_number, validate_ssin
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """ISO 8601 with an offset; a naive time is ambiguous across DST and refused."""
+
+    def to_internal_value(self, value):
+        if isinstance(value, str):
+            parsed = parse_datetime(value.strip())
+            if parsed is not None and timezone.is_naive(parsed):
+                raise serializers.ValidationError(
+                    "Give the time zone offset, e.g. 2026-02-21T17:00:00+01:00.")
+        return super().to_internal_value(value)
+
+
+class EmployerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Employer
+        fields = ["id", "name", "enterprise_number", "joint_commission"]
+        extra_kwargs = {"enterprise_number": {"validators": []}}
+
+    def validate_enterprise_number(self, value: str) -> str:
+        validate_enterprise_number(value)
+        number = normalise_digits(value)
+        others = Employer.objects.filter(enterprise_number=number)
+        if self.instance:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("An employer with this number exists.")
+        return number
+
+    def validate_joint_commission(self, value: str) -> str:
+        return value.strip().upper()
+
+
+class WorkerInputSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    ssin = serializers.CharField(write_only=True, max_length=20)
+
+    def validate_ssin(self, value: str) -> str:
+        validate_ssin(value)
+        return normalise_digits(value)
+
+
+class WorkerNamesSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=100, required=False)
+    last_name = serializers.CharField(max_length=100, required=False)
+
+
+class WorkerOutputSerializer(serializers.ModelSerializer):
+    ssin = serializers.SerializerMethodField(help_text="Masked: only the last 3 digits show.")
+
+    class Meta:
+        model = Worker
+        fields = ["id", "first_name", "last_name", "ssin"]
+
+    def get_ssin(self, worker: Worker) -> str:
+        return mask(worker.ssin)
+
+
+class DeclarationOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DimonaDeclaration
+        fields = ["id", "shift", "kind", "status", "result", "declaration_id", "period_id",
+                  "anomalies", "reason", "declared_start", "declared_end", "error",
+                  "poll_count", "created_at", "sent_at", "completed_at"]
+
+
+class ShiftInputSerializer(serializers.Serializer):
+    employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.all())
+    worker = serializers.PrimaryKeyRelatedField(queryset=Worker.objects.all())
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+    status = serializers.ChoiceField(
+        choices=[Shift.Status.PROPOSED, Shift.Status.ACCEPTED], default=Shift.Status.PROPOSED)
+
+    def validate(self, data):
+        if data["end"] <= data["start"]:
+            raise serializers.ValidationError({"end": "The shift must end after it starts."})
+        return data
+
+
+class ShiftOutputSerializer(serializers.ModelSerializer):
+    declarations = DeclarationOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Shift
+        fields = ["id", "employer", "worker", "start", "end", "status", "clock_in_at",
+                  "validated_start", "validated_end", "needs_attention", "attention_reason",
+                  "declarations"]
+
+
+class CancelInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=100, required=False, default="cancelled",
+                                   allow_blank=False)
+
+
+class ClockInInputSerializer(serializers.Serializer):
+    at = AwareDateTimeField(required=False)
+
+
+class HoursInputSerializer(serializers.Serializer):
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+
+    def validate(self, data):
+        if data["end"] <= data["start"]:
+            raise serializers.ValidationError({"end": "The end must be after the start."})
+        return data

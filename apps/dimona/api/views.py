@@ -1,0 +1,144 @@
+"""Dimona API views: validate input, call one service, serialise the result."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.dimona import services
+from apps.dimona.api import serializers as s
+from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
+
+
+class EmployerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                      mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    queryset = Employer.objects.all()
+    serializer_class = s.EmployerSerializer
+
+
+class WorkerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Worker.objects.all()
+    serializer_class = s.WorkerOutputSerializer
+
+    @extend_schema(request=s.WorkerInputSerializer, responses={201: s.WorkerOutputSerializer})
+    def create(self, request):
+        data = s.WorkerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        worker = services.worker_create(**data.validated_data)
+        return Response(s.WorkerOutputSerializer(worker).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.WorkerNamesSerializer, responses=s.WorkerOutputSerializer)
+    def partial_update(self, request, pk=None):
+        worker = self.get_object()
+        data = s.WorkerNamesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        for field, value in data.validated_data.items():
+            setattr(worker, field, value)
+        worker.save(update_fields=list(data.validated_data))
+        return Response(s.WorkerOutputSerializer(worker).data)
+
+
+class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = (Shift.objects.with_parties()
+                .prefetch_related(Prefetch("declarations",
+                                           DimonaDeclaration.objects.order_by("created_at"))))
+    serializer_class = s.ShiftOutputSerializer
+    filterset_fields = ["status", "employer", "worker", "needs_attention"]
+
+    def _shift_response(self, shift: Shift, code: int = status.HTTP_200_OK) -> Response:
+        shift = self.get_queryset().get(pk=shift.pk)
+        return Response(s.ShiftOutputSerializer(shift).data, status=code)
+
+    @extend_schema(request=s.ShiftInputSerializer, responses={201: s.ShiftOutputSerializer})
+    def create(self, request):
+        data = s.ShiftInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shift = services.shift_create(**data.validated_data)
+        return self._shift_response(shift, status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=s.ShiftOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._shift_response(services.shift_accept(shift=self.get_object()))
+
+    @extend_schema(request=None, responses=s.ShiftOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def declare(self, request, pk=None):
+        shift = self.get_object()
+        services.shift_declare(shift=shift)
+        return self._shift_response(shift)
+
+    @extend_schema(request=s.CancelInputSerializer, responses=s.ShiftOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = s.CancelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shift = self.get_object()
+        services.shift_cancel(shift=shift, reason=data.validated_data["reason"])
+        return self._shift_response(shift)
+
+    @extend_schema(request=None, responses=s.ShiftOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, pk=None):
+        shift = self.get_object()
+        services.shift_mark_no_show(shift=shift)
+        return self._shift_response(shift)
+
+    @extend_schema(request=s.ClockInInputSerializer, responses=s.ShiftOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="clock-in")
+    def clock_in(self, request, pk=None):
+        data = s.ClockInInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shift = services.shift_clock_in(shift=self.get_object(), at=data.validated_data.get("at"))
+        return self._shift_response(shift)
+
+    @extend_schema(request=s.HoursInputSerializer, responses=s.ShiftOutputSerializer)
+    @action(detail=True, methods=["post"], url_path="validate-hours")
+    def validate_hours(self, request, pk=None):
+        data = s.HoursInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shift = self.get_object()
+        services.shift_validate_hours(shift=shift, **data.validated_data)
+        return self._shift_response(shift)
+
+
+class DeclarationViewSet(viewsets.ReadOnlyModelViewSet):
+    queryset = DimonaDeclaration.objects.all()
+    serializer_class = s.DeclarationOutputSerializer
+    filterset_fields = ["shift", "status", "kind", "result"]
+
+    @extend_schema(request=None, responses=s.DeclarationOutputSerializer)
+    @action(detail=True, methods=["post"])
+    def poll(self, request, pk=None):
+        declaration = services.declaration_poll_now(declaration=self.get_object())
+        declaration.refresh_from_db()
+        return Response(s.DeclarationOutputSerializer(declaration).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class CronView(APIView):
+    """Run the evening job now. For a scheduler outside the hub:
+    `Authorization: Bearer <CRON_SECRET>`."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=None, responses={200: dict})
+    def post(self, request):
+        secret = settings.CRON_SECRET
+        header = request.headers.get("Authorization", "")
+        given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        if not secret or not given or not hmac.compare_digest(given, secret):
+            raise AuthenticationFailed("A valid cron secret is required.")
+        declarations = services.tomorrow_declare()
+        return Response({"declared": len(declarations),
+                         "declaration_ids": [d.pk for d in declarations]})

@@ -1,0 +1,208 @@
+"""Flexi-job shifts and their Dimona declarations to the ONSS."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.fields import EncryptedTextField, blind_index, mask
+from apps.dimona.validators import normalise_digits, validate_enterprise_number, validate_ssin
+
+FLEXI_JOINT_COMMISSION = "XXX"
+MAX_SHIFT_LENGTH = timedelta(hours=24)
+
+
+class Employer(models.Model):
+    name = models.CharField(max_length=200)
+    enterprise_number = models.CharField(
+        max_length=10, unique=True, validators=[validate_enterprise_number],
+        help_text="KBO/BCE number, 10 digits.",
+    )
+    joint_commission = models.CharField(
+        max_length=10, default=FLEXI_JOINT_COMMISSION,
+        help_text="Declared joint commission; flexi-jobs are declared under XXX.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.enterprise_number = normalise_digits(self.enterprise_number)
+        self.joint_commission = (self.joint_commission or "").strip().upper()
+
+
+class Worker(models.Model):
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    # Encrypted at rest; `ssin_index` (a keyed hash) makes it unique and searchable.
+    ssin = EncryptedTextField(validators=[validate_ssin])
+    ssin_index = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.ssin = normalise_digits(self.ssin)
+        self.ssin_index = self.index_for(self.ssin)
+        super().save(*args, **kwargs)
+
+    @property
+    def ssin_masked(self) -> str:
+        return mask(self.ssin)
+
+    @staticmethod
+    def index_for(ssin: str) -> str:
+        return blind_index(normalise_digits(ssin), purpose="worker.ssin")
+
+
+class ShiftQuerySet(models.QuerySet):
+    def with_parties(self) -> ShiftQuerySet:
+        return self.select_related("employer", "worker")
+
+
+class Shift(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACCEPTED = "accepted", "Accepted"
+        REFUSED = "refused", "Refused by the worker"
+        CANCELLED = "cancelled", "Cancelled"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        NO_SHOW = "no_show", "No-show"
+
+    employer = models.ForeignKey(Employer, on_delete=models.PROTECT, related_name="shifts")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="shifts")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
+    clock_in_at = models.DateTimeField(null=True, blank=True)
+    validated_start = models.DateTimeField(null=True, blank=True)
+    validated_end = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(
+        default=False, help_text="A declaration was refused or needs a manual check.")
+    attention_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShiftQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [
+            models.Index(fields=["status", "start"], name="shift_status_start"),
+            models.Index(fields=["start"], name="shift_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")),
+                                   name="shift_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        local = timezone.localtime(self.start)
+        return f"{self.worker} {local:%Y-%m-%d %H:%M}"
+
+    def clean(self) -> None:
+        if self.start and self.end:
+            if self.end <= self.start:
+                raise ValidationError({"end": "The shift must end after it starts."})
+            if self.end - self.start > MAX_SHIFT_LENGTH:
+                raise ValidationError({"end": "A shift cannot last more than 24 hours."})
+
+
+class DeclarationQuerySet(models.QuerySet):
+    def active_in(self) -> DeclarationQuerySet:
+        return self.filter(kind=DimonaDeclaration.Kind.IN).exclude(
+            status__in=DimonaDeclaration.INACTIVE_STATUSES)
+
+
+class DimonaDeclaration(models.Model):
+    class Kind(models.TextChoices):
+        IN = "in", "Dimona-In"
+        UPDATE = "update", "Dimona-Update"
+        CANCEL = "cancel", "Dimona-Cancel"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent, waiting for the result"
+        ACCEPTED = "accepted", "Accepted (A)"
+        ACCEPTED_WITH_WARNINGS = "accepted_with_warnings", "Accepted with warnings (W)"
+        REFUSED = "refused", "Refused (B)"
+        WAITING_SIGEDIS = "waiting_sigedis", "Waiting for SIGeDIS (S)"
+        FAILED = "failed", "Failed (not accepted by the API)"
+        MANUAL_CHECK = "manual_check", "Needs a manual check"
+
+    class Result(models.TextChoices):
+        A = "A", "A — accepted"
+        W = "W", "W — accepted with warnings"
+        B = "B", "B — refused"
+        S = "S", "S — waiting for SIGeDIS"
+
+    # A refused or failed In does not count: the shift may be declared again.
+    INACTIVE_STATUSES = (Status.REFUSED, Status.FAILED)
+    ACCEPTED_STATUSES = (Status.ACCEPTED, Status.ACCEPTED_WITH_WARNINGS)
+    OPEN_STATUSES = (Status.PENDING, Status.SENT, Status.WAITING_SIGEDIS, Status.MANUAL_CHECK)
+
+    shift = models.ForeignKey(Shift, on_delete=models.PROTECT, related_name="declarations")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.PENDING)
+    # The hours this declaration states (In and Update); a Cancel has none.
+    declared_start = models.DateTimeField(null=True, blank=True)
+    declared_end = models.DateTimeField(null=True, blank=True)
+    declaration_id = models.CharField(
+        max_length=20, blank=True, help_text="ONSS declaration id, from the Location header.")
+    period_id = models.CharField(
+        max_length=20, blank=True,
+        help_text="ONSS period id (declarationStatus.period.id), used by Update and Cancel.")
+    result = models.CharField(max_length=1, choices=Result.choices, blank=True)
+    anomalies = models.JSONField(default=list, blank=True)
+    raw_status = models.JSONField(
+        default=dict, blank=True, help_text="declarationStatus exactly as the ONSS sent it.")
+    reason = models.CharField(max_length=100, blank=True)
+    error = models.TextField(blank=True)
+    poll_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Saved before each POST: if no answer comes back, the ONSS may still
+    # have received it, and this says since when to look for its period.
+    send_attempted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    operation = models.OneToOneField(
+        "core.OutboundOperation", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="dimona_declaration",
+    )
+
+    objects = DeclarationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="declaration_status"),
+            models.Index(fields=["result"], name="declaration_result"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shift"],
+                condition=Q(kind="in") & ~Q(status__in=["refused", "failed"]),
+                name="one_active_in_per_shift",
+                violation_error_message="This shift already has an active Dimona-In.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES

@@ -1,0 +1,243 @@
+"""The outbox handler that sends a Dimona and follows it to its result.
+
+One outbox operation per declaration does both halves: the first run POSTs
+it and reschedules itself on the polling grid; later runs GET the result
+until A, W or B arrives, S turns into A, or 20 minutes pass.
+
+A Dimona-In is never sent twice for one shift. If a POST may have reached
+the ONSS without us seeing the answer, the next run searches the worker's
+periods first: a matching period means the In went through, and it is
+adopted instead of sent again. Only when nothing shows up after
+DIMONA_RECONCILE_WAIT_SECONDS is the In sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.audit import LogContext
+from apps.core.http import PermanentError, PlatformError
+from apps.core.operations import Done, Reschedule, operation_handler
+from apps.dimona.client import DimonaClient, dimona_client
+from apps.dimona.mapping import (
+    DeclarationResult,
+    dimona_cancel_payload,
+    dimona_in_payload,
+    dimona_update_payload,
+    onss_date,
+    onss_hour,
+)
+from apps.dimona.models import DimonaDeclaration, Shift
+from apps.dimona.polling import next_poll_at
+from apps.dimona.services import DECLARATION_OPERATION
+
+logger = logging.getLogger(__name__)
+Kind = DimonaDeclaration.Kind
+Status = DimonaDeclaration.Status
+
+DUPLICATE_PERIOD = "90373-333"
+ALREADY_CANCELLED = "00913-355"
+
+
+@operation_handler(DECLARATION_OPERATION)
+def declaration_send_and_follow(operation, *, reconcile: bool) -> Done | Reschedule:
+    declaration = (DimonaDeclaration.objects
+                   .select_related("shift__employer", "shift__worker")
+                   .get(pk=operation.payload["declaration_id"]))
+    if not declaration.is_open:
+        return Done({"status": declaration.status})
+    client = dimona_client()
+    if not declaration.declaration_id:
+        if reconcile and declaration.kind == Kind.IN:
+            outcome = _reconcile_in(declaration, client)
+            if outcome is not None:
+                return outcome
+        return _send(declaration, client)
+    return _poll(declaration, client)
+
+
+def _log(declaration: DimonaDeclaration, action: str) -> LogContext:
+    return LogContext(
+        action=action,
+        entity_type="dimona.declaration",
+        entity_id=str(declaration.pk),
+        context=declaration.shift.employer.enterprise_number,
+        operation_id=declaration.operation_id,
+        secrets=(declaration.shift.worker.ssin,),
+    )
+
+
+def _payload(declaration: DimonaDeclaration) -> dict:
+    shift = declaration.shift
+    if declaration.kind == Kind.IN:
+        return dimona_in_payload(
+            enterprise_number=shift.employer.enterprise_number,
+            ssin=shift.worker.ssin,
+            joint_commission=shift.employer.joint_commission,
+            start=declaration.declared_start,
+            end=declaration.declared_end,
+        )
+    if declaration.kind == Kind.UPDATE:
+        return dimona_update_payload(period_id=declaration.period_id,
+                                     start=declaration.declared_start,
+                                     end=declaration.declared_end)
+    return dimona_cancel_payload(period_id=declaration.period_id)
+
+
+def _send(declaration: DimonaDeclaration, client: DimonaClient) -> Reschedule:
+    # Saved before the POST: if no answer comes back, this is when to look from.
+    declaration.send_attempted_at = timezone.now()
+    declaration.save(update_fields=["send_attempted_at"])
+    try:
+        declaration_id = client.submit(_payload(declaration),
+                                       log=_log(declaration, f"dimona.{declaration.kind}.send"))
+    except PermanentError as exc:
+        _refuse_locally(declaration, exc)
+        raise
+    except PlatformError as exc:
+        declaration.error = str(exc)
+        declaration.save(update_fields=["error"])
+        raise
+    now = timezone.now()
+    declaration.declaration_id = declaration_id
+    declaration.status = Status.SENT
+    declaration.sent_at = now
+    declaration.error = ""
+    declaration.save(update_fields=["declaration_id", "status", "sent_at", "error"])
+    return Reschedule(next_poll_at(now, now), "sent; waiting for the ONSS to process it")
+
+
+def _refuse_locally(declaration: DimonaDeclaration, exc: PermanentError) -> None:
+    """The API refused the request itself (400/403): nothing reached the ONSS files."""
+    declaration.status = Status.FAILED
+    declaration.error = exc.error.message or str(exc)
+    declaration.completed_at = timezone.now()
+    declaration.save(update_fields=["status", "error", "completed_at"])
+    _flag_shift(declaration.shift, f"Dimona-{declaration.kind} not accepted by the API: "
+                                   f"{declaration.error}")
+
+
+def _poll(declaration: DimonaDeclaration, client: DimonaClient) -> Done | Reschedule:
+    DimonaDeclaration.objects.filter(pk=declaration.pk).update(poll_count=F("poll_count") + 1)
+    result = client.fetch(declaration.declaration_id,
+                          log=_log(declaration, f"dimona.{declaration.kind}.poll"))
+    if result is None:
+        return _wait_or_give_up(declaration, "not processed yet")
+    if result.result in ("A", "W"):
+        return _accept(declaration, result)
+    if result.result == "B":
+        return _refused(declaration, result, client)
+    if result.result == "S":
+        _record(declaration, result, Status.WAITING_SIGEDIS, completed=False)
+        return _wait_or_give_up(declaration, "waiting for SIGeDIS", slow_only=True)
+    _record(declaration, result, Status.MANUAL_CHECK)
+    _flag_shift(declaration.shift, f"Unknown Dimona result {result.result!r}; check the portal.")
+    return Done({"result": result.result})
+
+
+def _wait_or_give_up(declaration: DimonaDeclaration, why: str, *, slow_only: bool = False
+                     ) -> Done | Reschedule:
+    at = next_poll_at(declaration.sent_at, timezone.now(), slow_only=slow_only)
+    if at is not None:
+        return Reschedule(at, why)
+    DimonaDeclaration.objects.filter(pk=declaration.pk).update(status=Status.MANUAL_CHECK)
+    _flag_shift(declaration.shift,
+                f"No Dimona result after 20 minutes ({why}); check it or use 'poll now'.")
+    return Done({"manual_check": why})
+
+
+def _record(declaration: DimonaDeclaration, result: DeclarationResult, status: str, *,
+            completed: bool = True) -> None:
+    declaration.status = status
+    declaration.result = result.result
+    declaration.anomalies = [anomaly.as_dict() for anomaly in result.anomalies]
+    declaration.raw_status = result.raw
+    if result.period_id and declaration.kind == Kind.IN:
+        declaration.period_id = result.period_id
+    if completed:
+        declaration.completed_at = timezone.now()
+    declaration.save(update_fields=["status", "result", "anomalies", "raw_status", "period_id",
+                                    "completed_at"])
+
+
+def _accept(declaration: DimonaDeclaration, result: DeclarationResult) -> Done:
+    status = Status.ACCEPTED if result.result == "A" else Status.ACCEPTED_WITH_WARNINGS
+    _record(declaration, result, status)
+    if status == Status.ACCEPTED_WITH_WARNINGS:
+        _flag_shift(declaration.shift, "Dimona accepted with warnings: " + _codes(result))
+    return Done({"result": result.result, "period_id": declaration.period_id})
+
+
+def _refused(declaration: DimonaDeclaration, result: DeclarationResult,
+             client: DimonaClient) -> Done:
+    codes = {anomaly.code for anomaly in result.anomalies}
+    if declaration.kind == Kind.CANCEL and ALREADY_CANCELLED in codes:
+        # The period is cancelled, which is what we wanted.
+        _record(declaration, result, Status.ACCEPTED_WITH_WARNINGS)
+        return Done({"result": "B", "already_cancelled": True})
+    if declaration.kind == Kind.IN and DUPLICATE_PERIOD in codes:
+        # Our own earlier send may have gone through after all: adopt its period.
+        period_id = _find_matching_period(declaration, client)
+        if period_id:
+            _adopt_period(declaration, period_id, "refused as a duplicate of our own period")
+            return Done({"adopted_period": period_id})
+    _record(declaration, result, Status.REFUSED)
+    _flag_shift(declaration.shift, f"Dimona-{declaration.kind} refused: " + _codes(result))
+    return Done({"result": "B"})
+
+
+def _codes(result: DeclarationResult) -> str:
+    return "; ".join(f"{a.code} {a.label}".strip() for a in result.anomalies) or "no anomaly"
+
+
+def _flag_shift(shift: Shift, reason: str) -> None:
+    Shift.objects.filter(pk=shift.pk).update(needs_attention=True,
+                                             attention_reason=reason[:300])
+
+
+# -- unknown outcome --------------------------------------------------------------
+
+def _find_matching_period(declaration: DimonaDeclaration, client: DimonaClient) -> str:
+    shift = declaration.shift
+    start, end = declaration.declared_start, declaration.declared_end
+    periods = client.search_periods(
+        enterprise_number=shift.employer.enterprise_number,
+        ssin=shift.worker.ssin,
+        start_date=onss_date(start),
+        end_date=onss_date(end),
+        log=_log(declaration, "dimona.in.reconcile"),
+    )
+    wanted = (onss_date(start), onss_hour(start), onss_date(end), onss_hour(end))
+    for period in periods:
+        found = (period.start_date, period.start_hour, period.end_date, period.end_hour)
+        if not period.cancelled and found == wanted:
+            return period.period_id
+    return ""
+
+
+def _adopt_period(declaration: DimonaDeclaration, period_id: str, why: str) -> None:
+    declaration.period_id = period_id
+    declaration.status = Status.ACCEPTED
+    declaration.completed_at = timezone.now()
+    declaration.error = f"Period {period_id} found at the ONSS ({why}); not sent again."
+    declaration.save(update_fields=["period_id", "status", "completed_at", "error"])
+
+
+def _reconcile_in(declaration: DimonaDeclaration, client: DimonaClient) -> Done | Reschedule | None:
+    """After an uncertain send: adopt the period if the ONSS has it, else wait or resend."""
+    period_id = _find_matching_period(declaration, client)
+    if period_id:
+        _adopt_period(declaration, period_id, "the earlier send reached the ONSS")
+        return Done({"adopted_period": period_id})
+    waited_since = declaration.send_attempted_at or declaration.created_at
+    resend_after = waited_since + timedelta(seconds=settings.DIMONA_RECONCILE_WAIT_SECONDS)
+    if timezone.now() < resend_after:
+        # The ONSS may still be processing the first send; look again shortly.
+        return Reschedule(min(resend_after, timezone.now() + timedelta(seconds=15)),
+                          "outcome unknown; looking for the period before resending")
+    return None

@@ -1,0 +1,63 @@
+"""Read-only queries of the Dimona app."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
+
+from apps.dimona.mapping import BRUSSELS
+from apps.dimona.models import DimonaDeclaration, Shift
+
+NO_SHOW_AFTER = timedelta(minutes=30)
+
+
+def local_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a Brussels calendar day, as aware datetimes (23 or 25 h on DST days)."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=BRUSSELS)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=BRUSSELS)
+    return start, end
+
+
+def tomorrow_in_brussels(now: datetime | None = None) -> date:
+    return (timezone.localtime(now or timezone.now(), BRUSSELS) + timedelta(days=1)).date()
+
+
+def shifts_to_declare(*, day: date) -> QuerySet[Shift]:
+    """Accepted shifts starting on `day` (Brussels) without an active Dimona-In."""
+    start, end = local_day_bounds(day)
+    active_in = DimonaDeclaration.objects.active_in().filter(shift=OuterRef("pk"))
+    return (Shift.objects.with_parties()
+            .filter(status=Shift.Status.ACCEPTED, start__gte=start, start__lt=end)
+            .exclude(Exists(active_in)))
+
+
+def shift_active_in(shift: Shift) -> DimonaDeclaration | None:
+    return shift.declarations.active_in().first()
+
+
+def shift_declared_hours(shift: Shift) -> tuple[datetime, datetime] | None:
+    """The hours the ONSS currently knows: the newest accepted In or Update."""
+    latest = (shift.declarations
+              .filter(kind__in=[DimonaDeclaration.Kind.IN, DimonaDeclaration.Kind.UPDATE],
+                      status__in=DimonaDeclaration.ACCEPTED_STATUSES)
+              .order_by("-created_at", "-pk").first())
+    if latest is None:
+        return None
+    return latest.declared_start, latest.declared_end
+
+
+def no_show_candidates(now: datetime | None = None) -> QuerySet[Shift]:
+    """Accepted, declared shifts whose worker has not clocked in 30 minutes after the start."""
+    now = now or timezone.now()
+    active_in = DimonaDeclaration.objects.active_in().filter(shift=OuterRef("pk"))
+    return (Shift.objects.with_parties()
+            .filter(status=Shift.Status.ACCEPTED, clock_in_at__isnull=True,
+                    start__lte=now - NO_SHOW_AFTER, end__gt=now - timedelta(hours=24))
+            .filter(Exists(active_in)))
+
+
+def shifts_of_day(day: date) -> QuerySet[Shift]:
+    start, end = local_day_bounds(day)
+    return Shift.objects.with_parties().filter(start__gte=start, start__lt=end)

@@ -1,0 +1,280 @@
+"""What managers, the API and the evening cron do with shifts and Dimonas.
+
+Every function changes the database and records the Dimona it implies as
+an outbox operation in the same transaction; nothing here talks HTTP. The
+outbox handler in `apps.dimona.operations` sends and polls.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.core.errors import ServiceError
+from apps.core.operations import operation_enqueue, operation_reopen
+from apps.dimona.client import PLATFORM
+from apps.dimona.mapping import BRUSSELS
+from apps.dimona.models import MAX_SHIFT_LENGTH, DimonaDeclaration, Employer, Shift, Worker
+from apps.dimona.selectors import (
+    NO_SHOW_AFTER,
+    shift_active_in,
+    shift_declared_hours,
+    shifts_to_declare,
+)
+
+logger = logging.getLogger(__name__)
+
+DECLARATION_OPERATION = "dimona.declaration"
+NO_SHOW_REASON = "no_show"
+Kind = DimonaDeclaration.Kind
+Status = DimonaDeclaration.Status
+
+
+def _locked(shift: Shift) -> Shift:
+    # One writer per shift at a time: two managers clicking "declare" at once
+    # must not both create a Dimona-In.
+    return Shift.objects.select_for_update().with_parties().get(pk=shift.pk)
+
+
+def _enqueue(declaration: DimonaDeclaration) -> None:
+    operation, _ = operation_enqueue(
+        platform=PLATFORM,
+        kind=DECLARATION_OPERATION,
+        idempotency_key=f"dimona:declaration:{declaration.pk}",
+        payload={"declaration_id": declaration.pk},
+        entity_type="dimona.declaration",
+        entity_id=declaration.pk,
+    )
+    declaration.operation = operation
+    declaration.save(update_fields=["operation"])
+
+
+def _check_hours(start: datetime, end: datetime) -> None:
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ServiceError("invalid_hours", "Start and end need a time zone offset.")
+    if end <= start:
+        raise ServiceError("invalid_hours", "The end must be after the start.",
+                           details={"end": ["The end must be after the start."]})
+    if end - start > MAX_SHIFT_LENGTH:
+        raise ServiceError("invalid_hours", "A shift cannot last more than 24 hours.",
+                           details={"end": ["A shift cannot last more than 24 hours."]})
+
+
+# -- employers, workers, shifts ------------------------------------------------
+
+def employer_create(*, name: str, enterprise_number: str,
+                    joint_commission: str = "XXX") -> Employer:
+    employer = Employer(name=name, enterprise_number=enterprise_number,
+                        joint_commission=joint_commission)
+    employer.clean()
+    employer.full_clean()
+    employer.save()
+    return employer
+
+
+def worker_create(*, first_name: str, last_name: str, ssin: str) -> Worker:
+    worker = Worker(first_name=first_name, last_name=last_name, ssin=ssin)
+    worker.full_clean(exclude=["ssin_index"])
+    if Worker.objects.filter(ssin_index=Worker.index_for(ssin)).exists():
+        raise ServiceError("duplicate_worker", "A worker with this national number exists.",
+                           details={"ssin": ["A worker with this national number exists."]})
+    worker.save()
+    return worker
+
+
+def shift_create(*, employer: Employer, worker: Worker, start: datetime, end: datetime,
+                 status: str = Shift.Status.PROPOSED) -> Shift:
+    _check_hours(start, end)
+    if status not in (Shift.Status.PROPOSED, Shift.Status.ACCEPTED):
+        raise ServiceError("invalid_status", "A new shift is proposed or accepted.")
+    return Shift.objects.create(employer=employer, worker=worker, start=start, end=end,
+                                status=status)
+
+
+@transaction.atomic
+def shift_accept(*, shift: Shift) -> Shift:
+    shift = _locked(shift)
+    if shift.status == Shift.Status.ACCEPTED:
+        return shift
+    if shift.status != Shift.Status.PROPOSED:
+        raise ServiceError("invalid_status",
+                           f"Only a proposed shift can be accepted (it is {shift.status}).")
+    shift.status = Shift.Status.ACCEPTED
+    shift.save(update_fields=["status", "updated_at"])
+    return shift
+
+
+@transaction.atomic
+def shift_clock_in(*, shift: Shift, at: datetime | None = None) -> Shift:
+    shift = _locked(shift)
+    if shift.status != Shift.Status.ACCEPTED:
+        raise ServiceError("invalid_status",
+                           f"Only an accepted shift can start (it is {shift.status}).")
+    shift.clock_in_at = at or timezone.now()
+    shift.status = Shift.Status.IN_PROGRESS
+    shift.save(update_fields=["clock_in_at", "status", "updated_at"])
+    return shift
+
+
+# -- Dimona-In -------------------------------------------------------------------
+
+@transaction.atomic
+def shift_declare(*, shift: Shift) -> DimonaDeclaration:
+    """Declare the shift (Dimona-In), once: an active In is returned as is."""
+    shift = _locked(shift)
+    existing = shift_active_in(shift)
+    if existing:
+        return existing
+    if shift.status not in (Shift.Status.ACCEPTED, Shift.Status.IN_PROGRESS):
+        raise ServiceError(
+            "shift_not_accepted",
+            f"Only an accepted shift can be declared (this one is {shift.get_status_display()}).")
+    try:
+        with transaction.atomic():
+            declaration = DimonaDeclaration.objects.create(
+                shift=shift, kind=Kind.IN, declared_start=shift.start, declared_end=shift.end)
+    except IntegrityError:
+        # The database's one-active-In rule caught a concurrent declare.
+        return shift_active_in(shift)
+    _enqueue(declaration)
+    return declaration
+
+
+def shifts_declare_for_date(*, day: date) -> list[DimonaDeclaration]:
+    """The evening job: declare every accepted shift of `day` not declared yet.
+
+    Each shift in its own transaction, so one bad shift does not hold back
+    the others.
+    """
+    declarations = []
+    for shift in shifts_to_declare(day=day):
+        try:
+            declarations.append(shift_declare(shift=shift))
+        except ServiceError as exc:
+            logger.warning("Shift %s not declared: %s", shift.pk, exc.message)
+    return declarations
+
+
+def tomorrow_declare(*, now: datetime | None = None) -> list[DimonaDeclaration]:
+    now = timezone.localtime(now or timezone.now(), BRUSSELS)
+    return shifts_declare_for_date(day=(now + timedelta(days=1)).date())
+
+
+# -- Dimona-Cancel ---------------------------------------------------------------
+
+def _cancel(shift: Shift, *, reason: str, now: datetime) -> DimonaDeclaration:
+    active_in = shift_active_in(shift)
+    if active_in is None:
+        raise ServiceError("no_declaration", "This shift has no Dimona-In to cancel.")
+    open_cancel = shift.declarations.filter(kind=Kind.CANCEL).exclude(
+        status__in=DimonaDeclaration.INACTIVE_STATUSES).first()
+    if open_cancel:
+        return open_cancel
+    if not active_in.period_id:
+        raise ServiceError(
+            "declaration_pending",
+            "The Dimona-In has no result yet; cancel it once the ONSS has accepted it.")
+    declared = shift_declared_hours(shift) or (active_in.declared_start, active_in.declared_end)
+    start_day = timezone.localtime(declared[0], BRUSSELS).date()
+    if timezone.localtime(now, BRUSSELS).date() > start_day:
+        raise ServiceError(
+            "cancel_deadline_passed",
+            f"A Dimona can only be cancelled until its start date ({start_day:%d/%m/%Y}); "
+            "declare the real hours with an update instead.")
+    declaration = DimonaDeclaration.objects.create(
+        shift=shift, kind=Kind.CANCEL, period_id=active_in.period_id, reason=reason)
+    shift.status = Shift.Status.NO_SHOW if reason == NO_SHOW_REASON else Shift.Status.CANCELLED
+    shift.save(update_fields=["status", "updated_at"])
+    _enqueue(declaration)
+    return declaration
+
+
+@transaction.atomic
+def shift_cancel(*, shift: Shift, reason: str, now: datetime | None = None
+                 ) -> DimonaDeclaration:
+    """Cancel the shift and its Dimona-In (allowed until the declared start date)."""
+    shift = _locked(shift)
+    if shift.status in (Shift.Status.COMPLETED, Shift.Status.NO_SHOW):
+        raise ServiceError("invalid_status",
+                           f"A {shift.get_status_display().lower()} shift cannot be cancelled.")
+    return _cancel(shift, reason=reason or "cancelled", now=now or timezone.now())
+
+
+@transaction.atomic
+def shift_mark_no_show(*, shift: Shift, now: datetime | None = None) -> DimonaDeclaration:
+    """The worker did not come: cancel the Dimona with reason `no_show`."""
+    now = now or timezone.now()
+    shift = _locked(shift)
+    if shift.clock_in_at:
+        raise ServiceError("worker_clocked_in", "The worker clocked in; this is not a no-show.")
+    if shift.status != Shift.Status.ACCEPTED:
+        raise ServiceError("invalid_status",
+                           f"Only an accepted shift can be a no-show (it is {shift.status}).")
+    if now < shift.start + NO_SHOW_AFTER:
+        raise ServiceError(
+            "too_early", "A no-show can be recorded 30 minutes after the start of the shift.")
+    return _cancel(shift, reason=NO_SHOW_REASON, now=now)
+
+
+# -- Dimona-Update ---------------------------------------------------------------
+
+def update_threshold() -> timedelta:
+    return timedelta(minutes=settings.DIMONA_UPDATE_THRESHOLD_MINUTES)
+
+
+@transaction.atomic
+def shift_validate_hours(*, shift: Shift, start: datetime, end: datetime
+                         ) -> DimonaDeclaration | None:
+    """Record the hours worked; declare an update if they moved past the threshold."""
+    _check_hours(start, end)
+    shift = _locked(shift)
+    if shift.status in (Shift.Status.CANCELLED, Shift.Status.NO_SHOW, Shift.Status.REFUSED):
+        raise ServiceError("invalid_status",
+                           f"A {shift.get_status_display().lower()} shift has no hours.")
+    shift.validated_start, shift.validated_end = start, end
+    shift.status = Shift.Status.COMPLETED
+    shift.save(update_fields=["validated_start", "validated_end", "status", "updated_at"])
+
+    active_in = shift_active_in(shift)
+    if active_in is None:
+        return None
+    if not active_in.period_id:
+        raise ServiceError("declaration_pending",
+                           "The Dimona-In has no result yet; validate the hours once it has.")
+    if shift.declarations.filter(kind=Kind.UPDATE, status__in=[
+            Status.PENDING, Status.SENT, Status.WAITING_SIGEDIS]).exists():
+        raise ServiceError("update_pending",
+                           "An update of this Dimona is still waiting for its result.")
+    declared_start, declared_end = shift_declared_hours(shift) or (
+        active_in.declared_start, active_in.declared_end)
+    threshold = update_threshold()
+    if abs(start - declared_start) <= threshold and abs(end - declared_end) <= threshold:
+        return None
+    declaration = DimonaDeclaration.objects.create(
+        shift=shift, kind=Kind.UPDATE, period_id=active_in.period_id,
+        declared_start=start, declared_end=end, reason="hours_validated")
+    _enqueue(declaration)
+    return declaration
+
+
+# -- follow-up -------------------------------------------------------------------
+
+@transaction.atomic
+def declaration_poll_now(*, declaration: DimonaDeclaration) -> DimonaDeclaration:
+    """A manager's "poll now": ask the ONSS for the result once more."""
+    declaration = DimonaDeclaration.objects.select_for_update().get(pk=declaration.pk)
+    if declaration.status not in (Status.SENT, Status.WAITING_SIGEDIS, Status.MANUAL_CHECK):
+        raise ServiceError("nothing_to_poll",
+                           f"This declaration is {declaration.get_status_display().lower()}; "
+                           "there is no result to wait for.")
+    if declaration.operation is None:
+        raise ServiceError("nothing_to_poll", "This declaration was never sent.")
+    try:
+        operation_reopen(operation=declaration.operation)
+    except ValueError as exc:
+        raise ServiceError("poll_in_progress", str(exc)) from exc
+    return declaration
