@@ -173,9 +173,12 @@ FIELD_ENCRYPTION_KEYS = env.list(
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: DRF answers "not authenticated" with the first class's
+    # WWW-Authenticate challenge, and without one (sessions) turns the 401
+    # into a 403. https://www.django-rest-framework.org/api-guide/authentication/#unauthorized-and-forbidden-responses
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "apps.core.api.authentication.HashedTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.IsManager"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.api.pagination.StandardPagination",
@@ -231,6 +234,8 @@ DIMONA_PRIVATE_KEY = env.str("DIMONA_PRIVATE_KEY", default="", multiline=True)
 DIMONA_CERTIFICATE = env.str("DIMONA_CERTIFICATE", default="", multiline=True)
 DIMONA_ENTERPRISE_NUMBER = env.str("DIMONA_ENTERPRISE_NUMBER", default="")
 CRON_SECRET = env.str("CRON_SECRET", default="")
+# Seconds to wait for the ONSS to answer a request (connect is always 5 s).
+DIMONA_READ_TIMEOUT_SECONDS = env.float("DIMONA_READ_TIMEOUT_SECONDS", default=30.0)
 # Validated hours further than this from the declared ones trigger a Dimona-Update.
 DIMONA_UPDATE_THRESHOLD_MINUTES = env.int("DIMONA_UPDATE_THRESHOLD_MINUTES", default=15)
 # After a send whose outcome is unknown, how long to keep looking for the

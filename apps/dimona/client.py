@@ -33,7 +33,7 @@ def dimona_platform() -> Platform:
         breaker=BreakerPolicy(failure_threshold=5, cooldown_seconds=60),
         retry=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0, max_inline_wait=15),
         connect_timeout=5,
-        read_timeout=30,
+        read_timeout=settings.DIMONA_READ_TIMEOUT_SECONDS,
     )
 
 
@@ -85,7 +85,8 @@ class DimonaClient:
 
 
 @cache
-def _client_for(api_url: str, token_url: str, client_id: str) -> DimonaClient:
+def _client_for(api_url: str, token_url: str, client_id: str, read_timeout: float
+                ) -> DimonaClient:
     credentials = dimona_credentials()
     auth = JwtAssertionAuth(
         cache_key=f"dimona:{client_id}",
@@ -100,4 +101,4 @@ def _client_for(api_url: str, token_url: str, client_id: str) -> DimonaClient:
 def dimona_client() -> DimonaClient:
     """The client for the configured ONSS (or its simulator); one per process."""
     return _client_for(settings.DIMONA_API_URL, settings.DIMONA_TOKEN_URL,
-                       settings.DIMONA_CLIENT_ID)
+                       settings.DIMONA_CLIENT_ID, settings.DIMONA_READ_TIMEOUT_SECONDS)

@@ -27,7 +27,8 @@ class EmployerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Employer
         fields = ["id", "name", "enterprise_number", "joint_commission"]
-        extra_kwargs = {"enterprise_number": {"validators": []}}
+        # People type "BE 0403.170.701": normalised in validate_enterprise_number.
+        extra_kwargs = {"enterprise_number": {"validators": [], "max_length": 20}}
 
     def validate_enterprise_number(self, value: str) -> str:
         validate_enterprise_number(value)

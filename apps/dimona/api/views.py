@@ -5,12 +5,14 @@ from __future__ import annotations
 import hmac
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -125,20 +127,34 @@ class DeclarationViewSet(viewsets.ReadOnlyModelViewSet):
                         status=status.HTTP_202_ACCEPTED)
 
 
-class CronView(APIView):
-    """Run the evening job now. For a scheduler outside the hub:
-    `Authorization: Bearer <CRON_SECRET>`."""
+class CronSecretAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <CRON_SECRET>`, for a scheduler outside the hub."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
+    def authenticate(self, request):
+        secret = settings.CRON_SECRET
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if not secret or scheme != "Bearer" or not hmac.compare_digest(given.strip(), secret):
+            raise AuthenticationFailed("A valid cron secret is required.")
+        return AnonymousUser(), "cron"
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="cron"'
+
+
+class HasCronSecret(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return request.auth == "cron"
+
+
+class CronView(APIView):
+    """Run the evening job (Dimona-In for tomorrow's shifts) now."""
+
+    authentication_classes = [CronSecretAuthentication]
+    permission_classes = [HasCronSecret]
+    throttle_classes: list = []
 
     @extend_schema(request=None, responses={200: dict})
     def post(self, request):
-        secret = settings.CRON_SECRET
-        header = request.headers.get("Authorization", "")
-        given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        if not secret or not given or not hmac.compare_digest(given, secret):
-            raise AuthenticationFailed("A valid cron secret is required.")
         declarations = services.tomorrow_declare()
         return Response({"declared": len(declarations),
                          "declaration_ids": [d.pk for d in declarations]})
