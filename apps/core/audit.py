@@ -8,7 +8,7 @@ from datetime import datetime
 
 from apps.core.context import current_request_id
 from apps.core.models import SyncLog
-from apps.core.redaction import DEFAULT_SENSITIVE_KEYS, redact, scrub
+from apps.core.redaction import DEFAULT_SENSITIVE_KEYS, redact, redact_query, scrub
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def synclog_record(
     sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_KEYS,
 ) -> SyncLog:
     """Store one exchange. Callers pass bodies already redacted; headers,
-    URL and error text are redacted here as a second line of defence."""
+    URL and error text are redacted here as a second line of defence (the
+    URL's query string and an exception's text quoting it included)."""
     secrets = [s for s in log.secrets if s]
     return SyncLog.objects.create(
         platform=platform,
@@ -59,7 +60,7 @@ def synclog_record(
         action=log.action[:120],
         status=status,
         http_method=http_method,
-        url=scrub(url, secrets)[:500],
+        url=scrub(redact_query(url, sensitive_keys), secrets)[:500],
         http_status=http_status,
         request_headers=redact(request_headers or {}, sensitive_keys=sensitive_keys,
                                secrets=secrets),
@@ -67,7 +68,7 @@ def synclog_record(
         response_headers=redact(response_headers or {}, sensitive_keys=sensitive_keys,
                                 secrets=secrets),
         response_body=scrub(response_body, secrets),
-        error=scrub(error, secrets)[:4000],
+        error=scrub(redact_query(error, sensitive_keys), secrets)[:4000],
         attempt=attempt,
         retry_count=retry_count,
         next_retry_at=next_retry_at,

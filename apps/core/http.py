@@ -408,7 +408,10 @@ class PlatformClient:
             request_headers=redact_headers(request_headers, keys),
             request_body=redact_body(body_text, content_type, sensitive_keys=keys,
                                      secrets=log.secrets),
-            response_headers=redact_headers(dict(response.headers), keys) if response else {},
+            # `is not None`: a Response is falsy for 4xx/5xx, whose headers
+            # (request ids, Retry-After) matter most.
+            response_headers=redact_headers(dict(response.headers), keys)
+            if response is not None else {},
             response_body=redact_body(response.content, response.headers.get("Content-Type", ""),
                                       sensitive_keys=keys, secrets=log.secrets)
             if response is not None else "",

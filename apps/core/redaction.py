@@ -122,6 +122,23 @@ def _redact_form(text: str, keys: frozenset[str]) -> str:
     return "&".join(pairs)
 
 
+# A name=value pair of a query string, wherever it appears: in a URL, or in
+# an exception's text that quotes the URL.
+_QUERY_PAIR = re.compile(r"(?<=[?&])([^=&#\s'\"]+)=([^&#\s'\"]*)")
+
+
+def redact_query(text: str, sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_KEYS) -> str:
+    """Mask the values of sensitive query parameters (`?access_token=...`) in `text`."""
+    if "=" not in text:
+        return text
+
+    def replace(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        return f"{name}={mask(value)}" if is_sensitive(name, sensitive_keys) else match.group(0)
+
+    return _QUERY_PAIR.sub(replace, text)
+
+
 def redact_headers(headers: dict[str, str] | Any,
                    sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_KEYS) -> dict[str, str]:
     return {

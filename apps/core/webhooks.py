@@ -16,9 +16,9 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -67,9 +67,11 @@ class WebhookSource:
         given = header_value.strip()
         if self.signature_prefix and given.startswith(self.signature_prefix):
             given = given[len(self.signature_prefix):]
-        return hmac.compare_digest(expected, given.lower())
+        # Compared as bytes: compare_digest refuses str with non-ASCII
+        # characters, which a forged header may well hold.
+        return hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
 
-    def event_id(self, headers: dict[str, str], payload: dict[str, Any], body: bytes) -> str:
+    def event_id(self, headers: Mapping[str, str], payload: dict[str, Any], body: bytes) -> str:
         if self.event_id_header and headers.get(self.event_id_header):
             return headers[self.event_id_header][:200]
         if payload.get(self.event_id_field):
@@ -78,11 +80,20 @@ class WebhookSource:
         return "sha256:" + hashlib.sha256(body).hexdigest()
 
     def timestamp(self, payload: dict[str, Any]) -> datetime | None:
+        """When the platform sent the event (aware), or None if unreadable."""
         value = payload.get(self.timestamp_field)
-        if isinstance(value, int | float):
-            return datetime.fromtimestamp(value, tz=timezone.get_current_timezone())
-        if isinstance(value, str):
-            return parse_datetime(value)
+        try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return datetime.fromtimestamp(value, tz=UTC)
+            if isinstance(value, str):
+                sent_at = parse_datetime(value)
+                if sent_at is not None and timezone.is_naive(sent_at):
+                    # ISO 8601 without an offset: platforms mean UTC.
+                    sent_at = sent_at.replace(tzinfo=UTC)
+                return sent_at
+        except (ValueError, OverflowError, OSError):
+            # An impossible date, or epoch milliseconds read as seconds.
+            return None
         return None
 
 
@@ -121,7 +132,7 @@ def _read_body(request: HttpRequest) -> bytes:
     return body
 
 
-def _check(source: WebhookSource, body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+def _check(source: WebhookSource, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
     if not source.verify_signature(body, headers.get(source.signature_header, "")):
         raise WebhookRejected("invalid_signature", "The webhook signature is invalid.")
     try:
@@ -136,7 +147,8 @@ def _check(source: WebhookSource, body: bytes, headers: dict[str, str]) -> dict[
     if abs(timezone.now() - sent_at) > source.tolerance:
         raise WebhookRejected(
             "stale_timestamp",
-            f"The event timestamp is outside the {source.tolerance.seconds // 60}-minute window.",
+            f"The event timestamp is outside the "
+            f"{int(source.tolerance.total_seconds() // 60)}-minute window.",
         )
     return payload
 
@@ -148,10 +160,12 @@ def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse
         # Too big to store; logged so the refusal is not silent.
         logger.warning("%s webhook refused: %s", source.platform, exc.message)
         return error_response(exc.status, exc.code, exc.message)
-    headers = {name: value for name, value in request.headers.items()}
+    # request.headers, not a dict copy: header names are case-insensitive, and
+    # a source may spell its signature header differently from Django.
+    headers = request.headers
     stored = {
         "platform": source.platform,
-        "headers": redact_headers(headers),
+        "headers": redact_headers(dict(headers)),
         "body": body.decode("utf-8", errors="replace"),
         "remote_addr": request.META.get("REMOTE_ADDR") or None,
         "request_id": current_request_id(),

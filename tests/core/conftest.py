@@ -57,3 +57,21 @@ def clocked_store(request, clock):
     if request.param == "local":
         return LocalStore(clock=clock)
     return ClockedRedisStore(settings.REDIS_URL, clock)
+
+
+@pytest.fixture
+def outbox():
+    """The scripted outbox handler, reset for each test."""
+    from tests.core import outbox_handlers
+
+    outbox_handlers.script.clear()
+    outbox_handlers.runs.clear()
+    yield outbox_handlers
+    outbox_handlers.script.clear()
+    outbox_handlers.runs.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default hasher takes a good fraction of a second per user on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

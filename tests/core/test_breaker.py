@@ -13,7 +13,14 @@ import responses
 from django.conf import settings
 
 from apps.core.audit import LogContext
-from apps.core.breaker import CLOSED, HALF_OPEN, OPEN, BreakerPolicy, CircuitBreaker, CircuitOpenError
+from apps.core.breaker import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    BreakerPolicy,
+    CircuitBreaker,
+    CircuitOpenError,
+)
 from apps.core.http import Platform, PlatformClient, RetryPolicy, TransientError
 from apps.core.models import SyncLog
 from apps.core.store import RedisStore
@@ -131,7 +138,9 @@ def test_it_allows_a_new_trial_when_the_trial_holder_died(breakers, clock):
 
     clock.advance(60)
     if isinstance(second.store, RedisStore):
-        # The trial lock's expiry is Redis' own; end it as time would.
+        # The trial lock expires on Redis' own clock, after one cool-down;
+        # end it as time would.
+        assert 0 < second.store.client.pttl(second.trial_key) <= 60_000
         second.store.delete(second.trial_key)
     second.before_call()
 

@@ -122,7 +122,8 @@ def test_it_never_retries_a_client_error(client, sleeps, status):
 
 
 @responses.activate
-@pytest.mark.parametrize("failure", [408, 429, 500, 502, 503, 504, requests.ConnectionError("reset")])
+@pytest.mark.parametrize(
+    "failure", [408, 429, 500, 502, 503, 504, requests.ConnectionError("reset")])
 def test_it_retries_busy_and_broken_answers_a_bounded_number_of_times(client, sleeps, failure):
     if isinstance(failure, Exception):
         responses.get(f"{BASE}/things", body=failure)

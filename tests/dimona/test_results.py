@@ -1,5 +1,7 @@
 """What each ONSS result does to the declaration and the shift."""
 
+import itertools
+
 import pytest
 import time_machine
 
@@ -80,7 +82,7 @@ def test_it_keeps_polling_a_sigedis_wait_at_the_minute_pace_until_a(onss):
 
     onss.mock.add_callback("GET", f"{API}/declarations/900000000001", callback=sigedis)
     declaration = declare_and_settle(ShiftFactory())
-    gaps = [(b - a).total_seconds() for a, b in zip(seen, seen[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(seen)]
     assert gaps == [88, 60]  # 2 s → 90 s → 150 s: the slow grid after an S
     assert declaration.status == Status.ACCEPTED
     assert declaration.period_id == "42"
