@@ -109,6 +109,8 @@ else:
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
+    for _folder in ("queue", "processed"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
@@ -243,10 +245,37 @@ DIMONA_UPDATE_THRESHOLD_MINUTES = env.int("DIMONA_UPDATE_THRESHOLD_MINUTES", def
 DIMONA_RECONCILE_WAIT_SECONDS = env.int("DIMONA_RECONCILE_WAIT_SECONDS", default=120)
 
 # --- Symphonics -----------------------------------------------------------
-SYMPHONICS_API_URL = env.str("SYMPHONICS_API_URL", default=_simulator_url("symphonics"))
+# Setup and flows: docs/symphonics.md. SYMPHONICS_ENVIRONMENT picks the base
+# URL (the token endpoint is its /auth/token); SYMPHONICS_API_URL overrides it.
+SYMPHONICS_URLS = {
+    "production": "https://api.symphonics.fr",
+    "sandbox": "https://sandbox-api.symphonics.fr",
+    "simulator": _simulator_url("symphonics"),
+}
+SYMPHONICS_ENVIRONMENT = env.str("SYMPHONICS_ENVIRONMENT", default="simulator")
+SYMPHONICS_API_URL = env.str("SYMPHONICS_API_URL",
+                             default=SYMPHONICS_URLS[SYMPHONICS_ENVIRONMENT])
 SYMPHONICS_CLIENT_ID = env.str("SYMPHONICS_CLIENT_ID", default="simulator-client")
 SYMPHONICS_CLIENT_SECRET = env.str("SYMPHONICS_CLIENT_SECRET", default="simulator-secret")
 SYMPHONICS_WEBHOOK_SECRET = env.str("SYMPHONICS_WEBHOOK_SECRET", default="simulator-webhook-secret")
+# The contract's quotas per client. The window is a minute; only benchmarks
+# and tests shorten it (the day window is then shortened in proportion).
+SYMPHONICS_RATE_LIMIT_PER_MINUTE = env.int("SYMPHONICS_RATE_LIMIT_PER_MINUTE", default=100)
+SYMPHONICS_RATE_LIMIT_PER_DAY = env.int("SYMPHONICS_RATE_LIMIT_PER_DAY", default=5000)
+SYMPHONICS_RATE_WINDOW_SECONDS = env.float("SYMPHONICS_RATE_WINDOW_SECONDS", default=60.0)
+SYMPHONICS_READ_TIMEOUT_SECONDS = env.float("SYMPHONICS_READ_TIMEOUT_SECONDS", default=30.0)
+# Publish an intervention as soon as it is recorded as completed; when off,
+# a manager publishes it ("publish" in the admin or the API).
+SYMPHONICS_PUBLISH_ON_COMPLETION = env.bool("SYMPHONICS_PUBLISH_ON_COMPLETION", default=True)
+# Positive answers of the validation endpoints (a valid PDL, an existing
+# user, a PDL found for an address) are cached this long; negative ones never.
+SYMPHONICS_VALIDATION_CACHE_SECONDS = env.int("SYMPHONICS_VALIDATION_CACHE_SECONDS",
+                                              default=6 * 3600)
+# The periodic poll asks for the status of open interventions Symphonics has
+# said nothing about for this long (webhooks normally keep them current), at
+# most SYMPHONICS_POLL_BATCH per run so polling never eats the quota.
+SYMPHONICS_POLL_STALE_MINUTES = env.int("SYMPHONICS_POLL_STALE_MINUTES", default=30)
+SYMPHONICS_POLL_BATCH = env.int("SYMPHONICS_POLL_BATCH", default=50)
 
 # --- Logging --------------------------------------------------------------
 LOGGING = {

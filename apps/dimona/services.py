@@ -11,7 +11,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import ServiceError
@@ -133,13 +133,10 @@ def shift_declare(*, shift: Shift) -> DimonaDeclaration:
         raise ServiceError(
             "shift_not_accepted",
             f"Only an accepted shift can be declared (this one is {shift.get_status_display()}).")
-    try:
-        with transaction.atomic():
-            declaration = DimonaDeclaration.objects.create(
-                shift=shift, kind=Kind.IN, declared_start=shift.start, declared_end=shift.end)
-    except IntegrityError:
-        # The database's one-active-In rule caught a concurrent declare.
-        return shift_active_in(shift)
+    # The row lock above serialises declares of one shift; the database's
+    # one-active-In constraint is the last line of defence behind it.
+    declaration = DimonaDeclaration.objects.create(
+        shift=shift, kind=Kind.IN, declared_start=shift.start, declared_end=shift.end)
     _enqueue(declaration)
     return declaration
 

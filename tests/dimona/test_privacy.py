@@ -65,3 +65,17 @@ def test_it_masks_the_ssin_in_the_api(api_client):
     for url in ("/api/dimona/workers/", f"/api/dimona/workers/{worker.pk}/"):
         body = api_client.get(url).content.decode()
         assert SSIN not in body and "328" in body
+
+
+def test_it_rotates_the_encryption_key_of_stored_ssins(settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    worker = WorkerFactory(ssin=SSIN)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    assert Worker.objects.get(pk=worker.pk).ssin == SSIN  # old key still decrypts
+    call_command("rotate_encryption_keys", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert Worker.objects.get(pk=worker.pk).ssin == SSIN  # readable with the new key alone

@@ -260,6 +260,12 @@ class DimonaSimulator(Simulator):
         return declaration
 
     def _visible(self, declaration: Declaration) -> bool:
+        # The clock moves between _advance() and this check: a declaration
+        # whose result is due but not computed yet is not visible yet (it
+        # would otherwise show as S). Only a SIGeDIS wait is visible early.
+        waiting_for_sigedis = declaration.decided_at > declaration.visible_at
+        if declaration.outcome is None and not waiting_for_sigedis:
+            return False
         return self.clock() >= declaration.visible_at
 
     def _advance(self) -> None:

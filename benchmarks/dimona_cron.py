@@ -1,0 +1,158 @@
+"""The evening cron for 1,000 shifts, to the last result, against the ONSS simulator.
+
+    python benchmarks/dimona_cron.py [--shifts 1000] [--workers 16]
+
+Creates 1,000 accepted shifts for tomorrow in a fresh database (a temporary
+SQLite file, or BENCH_DATABASE_URL — it is migrated and filled, so never
+point it at real data), starts the ONSS simulator on localhost with its
+default 3-second processing delay, runs the 20:00 job, then lets a pool of
+worker threads run the outbox (the same `operation_run` a Celery worker
+calls) until every declaration has its result.
+
+Reports the wall time, the GET requests per declaration against the least
+the polling schedule allows for that processing delay, and the database
+queries per shift (for the cron itself and for the whole run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def configure_django(workdir: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["HUB_VAR_DIR"] = workdir
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class QueryCounter:
+    """Counts SQL statements on every connection, in every thread."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, execute, sql, params, many, context):
+        with self.lock:
+            self.count += 1
+        return execute(sql, params, many, context)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shifts", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--processing-delay", type=float, default=3.0)
+    args = parser.parse_args()
+
+    workdir = tempfile.mkdtemp(prefix="hub-bench-")
+    configure_django(workdir)
+
+    from django.conf import settings
+    from django.db import connection, connections
+    from django.db.backends.signals import connection_created
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from apps.core import operations as operations_module
+    from apps.core.models import OutboundOperation
+    from apps.core.operations import operation_run
+    from apps.core.simulator import serve
+    from apps.dimona.mapping import BRUSSELS
+    from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
+    from apps.dimona.polling import poll_offsets
+    from apps.dimona.services import tomorrow_declare
+    from apps.dimona.simulator import build
+
+    running = serve(build(processing_delay_seconds=args.processing_delay))
+    settings.DIMONA_API_URL = f"{running.url}/REST/dimona/v2"
+    settings.DIMONA_TOKEN_URL = f"{running.url}/REST/oauth/v5/token"
+
+    employer = Employer.objects.create(name="Bench", enterprise_number="0403170701")
+    tomorrow = (timezone.localtime(timezone.now(), BRUSSELS) + timedelta(days=1)).date()
+    workers = Worker.objects.bulk_create(
+        [Worker(first_name=f"W{i}", last_name="Bench", ssin=_ssin(i),
+                ssin_index=Worker.index_for(_ssin(i))) for i in range(args.shifts)])
+    start = datetime.combine(tomorrow, datetime.min.time(), tzinfo=BRUSSELS) + timedelta(hours=17)
+    Shift.objects.bulk_create(
+        [Shift(employer=employer, worker=w, start=start, end=start + timedelta(hours=4),
+               status=Shift.Status.ACCEPTED) for w in workers])
+
+    # The pool below plays the Celery worker and the sweep: nothing goes to a broker.
+    operations_module._dispatch_on_commit = lambda operation_id, at=None: None
+
+    counter = QueryCounter()
+    connection_created.connect(lambda connection, **_: connection.execute_wrappers.append(counter))
+    connection.execute_wrappers.append(counter)
+
+    started = time.monotonic()
+    declarations = tomorrow_declare()
+    cron_seconds = time.monotonic() - started
+    cron_queries = counter.count
+
+    def run(operation_id: int) -> None:
+        try:
+            operation_run(operation_id)
+        finally:
+            connections.close_all()
+
+    open_states = [OutboundOperation.State.PENDING, OutboundOperation.State.FAILED,
+                   OutboundOperation.State.UNKNOWN]
+    with ThreadPoolExecutor(max_workers=args.workers) as pool:
+        while True:
+            due = list(OutboundOperation.objects.filter(
+                state__in=open_states, next_attempt_at__lte=timezone.now())
+                .values_list("pk", flat=True)[:args.workers * 4])
+            if due:
+                list(pool.map(run, due))
+                continue
+            if not OutboundOperation.objects.filter(state__in=[
+                    *open_states, OutboundOperation.State.IN_FLIGHT]).exists():
+                break
+            time.sleep(0.05)
+    wall = time.monotonic() - started
+    total_queries = counter.count
+
+    statuses = dict(DimonaDeclaration.objects.values_list("status").annotate(
+        n=Count("id")).values_list("status", "n"))
+    gets = sum(running.simulator.state()["declaration_gets"].values())
+    minimum = sum(1 for offset in poll_offsets() if offset <= args.processing_delay) or 1
+    running.stop()
+
+    n = len(declarations)
+    print(f"shifts declared:        {n}")
+    print(f"results:                {statuses}")
+    print(f"wall time, cron→last:   {wall:.1f} s (cron itself {cron_seconds:.1f} s)")
+    print(f"GETs per declaration:   {gets / n:.2f} (schedule minimum {minimum} for a "
+          f"{args.processing_delay:g} s processing delay)")
+    print(f"queries per shift:      {cron_queries / n:.1f} in the cron, "
+          f"{total_queries / n:.1f} for the whole run")
+    print(f"database:               {connection.vendor}, {args.workers} worker threads")
+
+
+def _ssin(i: int) -> str:
+    base = f"{850101000 + i:09d}"
+    return f"{base}{97 - int(base) % 97:02d}"
+
+
+if __name__ == "__main__":
+    main()
