@@ -101,7 +101,8 @@ def main() -> None:
     operations_module._dispatch_on_commit = lambda operation_id, at=None: None
 
     counter = QueryCounter()
-    connection_created.connect(lambda connection, **_: connection.execute_wrappers.append(counter))
+    connection_created.connect(
+        lambda connection, **_: connection.execute_wrappers.append(counter), weak=False)
     connection.execute_wrappers.append(counter)
 
     started = time.monotonic()

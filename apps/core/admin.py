@@ -74,7 +74,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     list_filter = ("platform", "status", "event_type")
     search_fields = ("=event_id",)
     fields = ("received_at", "platform", "event_type", "event_id", "status",
-              "signature_valid", "error", "attempts", "processed_at", "remote_addr",
+              "signature_valid", "error", "attempts", "claimed_at", "processed_at", "remote_addr",
               "request_id", "headers", "body_pretty")
     readonly_fields = fields
     actions = ["replay"]

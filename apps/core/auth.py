@@ -129,7 +129,8 @@ class OAuthTokenProvider(AuthProvider, ABC):
         if not raw:
             return None
         data = json.loads(decrypt_str(raw))
-        if data["expires_at"] - self.refresh_margin <= self.store.now():
+        refresh_at = data.get("refresh_at", data["expires_at"] - self.refresh_margin)
+        if refresh_at <= self.store.now():
             return None
         return Token(data["access_token"], data["expires_at"])
 
@@ -156,12 +157,17 @@ class OAuthTokenProvider(AuthProvider, ABC):
             expires_in = int(body.get("expires_in") or 600)
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenError(f"token response unreadable: {exc}", transient=True) from exc
-        token = Token(access_token, self.store.now() + expires_in)
+        now = self.store.now()
+        token = Token(access_token, now + expires_in)
+        # A token living shorter than the margin is still used for half its
+        # life, rather than refreshed before every call.
+        lifetime = max(expires_in - min(self.refresh_margin, expires_in / 2), 1)
         self.store.set(
             self.cache_key,
             encrypt_str(json.dumps({"access_token": token.access_token,
-                                    "expires_at": token.expires_at})),
-            ttl=max(expires_in - self.refresh_margin, 1),
+                                    "expires_at": token.expires_at,
+                                    "refresh_at": now + lifetime})),
+            ttl=lifetime,
         )
         return token
 

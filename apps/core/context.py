@@ -12,7 +12,7 @@ import uuid
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
+_SAFE_ID = re.compile(r"[A-Za-z0-9._:\-]{1,100}")
 
 
 def new_request_id() -> str:
@@ -21,7 +21,8 @@ def new_request_id() -> str:
 
 def clean_request_id(candidate: str | None) -> str:
     """The caller's id if it is safe to echo and log, else a fresh one."""
-    if candidate and _SAFE_ID.match(candidate):
+    # fullmatch: `$` would let a trailing newline through into the response header.
+    if candidate and _SAFE_ID.fullmatch(candidate):
         return candidate
     return new_request_id()
 

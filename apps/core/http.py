@@ -41,7 +41,12 @@ from apps.core.auth import AuthProvider, OAuthTokenProvider, TokenError
 from apps.core.breaker import BreakerPolicy, CircuitBreaker, CircuitOpenError
 from apps.core.models import SyncLog
 from apps.core.ratelimit import RateLimit, RateLimiter, RateLimitExceeded
-from apps.core.redaction import DEFAULT_SENSITIVE_KEYS, redact_body, redact_headers
+from apps.core.redaction import (
+    DEFAULT_SENSITIVE_KEYS,
+    normalise_key,
+    redact_body,
+    redact_headers,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +213,9 @@ class PlatformClient:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.breaker = CircuitBreaker(platform.name, platform.breaker)
         self.limiter = RateLimiter(platform.name, platform.rate_limits, sleep=sleep)
+        # Whatever headers the auth provider sets carry credentials, whatever
+        # they are called (an API key in "Ocp-Apim-Subscription-Key"...).
+        self._credential_keys: frozenset[str] = frozenset()
         if isinstance(auth, OAuthTokenProvider):
             auth.attach(self._post_token)
 
@@ -346,11 +354,13 @@ class PlatformClient:
         headers = {"Accept": "application/json"}
         if authenticated and self.auth:
             try:
-                headers.update(self.auth.headers())
+                credentials = self.auth.headers()
             except TokenError as exc:
                 cls = TransientError if exc.transient else PermanentError
                 raise cls(f"{self.platform.name}: no access token: {exc}",
                           platform=self.platform.name, status_code=exc.status_code) from exc
+            headers.update(credentials)
+            self._credential_keys |= {normalise_key(name) for name in credentials}
         headers.update(extra or {})
         return headers
 
@@ -387,7 +397,7 @@ class PlatformClient:
         retry_in: float | None = None,
         params: dict[str, Any] | None = None,
     ) -> None:
-        keys = self.platform.sensitive_keys
+        keys = self.platform.sensitive_keys | self._credential_keys
         full_url = f"{url}?{urlencode(params, doseq=True)}" if params else url
         remote_id = ""
         if response is not None:

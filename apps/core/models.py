@@ -100,6 +100,9 @@ class WebhookEvent(models.Model):
     signature_valid = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last took it for processing."
+    )
     processed_at = models.DateTimeField(null=True, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=100, blank=True)

@@ -7,7 +7,8 @@ delivery in a single INSERT whatever the verdict, so rejected deliveries
 stay visible. An accepted event gets a unique `dedupe_key`; a second
 delivery of the same event is stored as a duplicate and answered 200 so
 the sender stops retrying. Processing happens in a Celery task sent after
-the commit; the sweep re-sends events whose task was lost.
+the commit; the sweep re-sends events whose task was lost, and events whose
+worker died while processing them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -211,10 +212,22 @@ def _dispatch(event_id: int) -> None:
     process_webhook.delay(event_id)
 
 
+# Processing is one short transaction; an event still "processing" after this
+# long lost its worker (killed mid-task: the redelivered message finds it
+# claimed), and is taken again.
+PROCESSING_TIMEOUT = timedelta(minutes=10)
+
+
+def _claimable(now: datetime) -> Q:
+    abandoned = Q(status=Status.PROCESSING, claimed_at__lt=now - PROCESSING_TIMEOUT)
+    return Q(status=Status.ACCEPTED) | abandoned
+
+
 def webhook_process(event_id: int) -> WebhookEvent | None:
     """Apply one accepted event; claimed with a conditional update."""
-    claimed = WebhookEvent.objects.filter(pk=event_id, status=Status.ACCEPTED).update(
-        status=Status.PROCESSING, attempts=F("attempts") + 1)
+    now = timezone.now()
+    claimed = WebhookEvent.objects.filter(_claimable(now), pk=event_id).update(
+        status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
     if not claimed:
         return None
     event = WebhookEvent.objects.get(pk=event_id)
@@ -251,8 +264,10 @@ STUCK_AFTER = timedelta(minutes=2)
 
 
 def webhooks_stuck_ids(limit: int = 500) -> list[int]:
-    cutoff = timezone.now() - STUCK_AFTER
+    now = timezone.now()
+    lost_task = Q(status=Status.ACCEPTED, received_at__lt=now - STUCK_AFTER)
+    lost_worker = Q(status=Status.PROCESSING, claimed_at__lt=now - PROCESSING_TIMEOUT)
     return list(
-        WebhookEvent.objects.filter(status=Status.ACCEPTED, received_at__lt=cutoff)
+        WebhookEvent.objects.filter(lost_task | lost_worker)
         .order_by("received_at").values_list("pk", flat=True)[:limit]
     )

@@ -1,0 +1,44 @@
+"""A test platform's webhooks: how it signs them and what processing them does."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from apps.core.models import WebhookEvent
+from apps.core.webhooks import WebhookSource, webhook_processor
+
+SECRET = "whsec-test-secret"
+
+SOURCE = WebhookSource(platform="testhook", secret=lambda: SECRET,
+                       signature_header="X-Testhook-Signature")
+# Declared the way a platform's documentation spells it; HTTP header names
+# are case-insensitive.
+SHOUTING_SOURCE = WebhookSource(platform="shouthook", secret=lambda: SECRET,
+                                signature_header="X-SHOUTHOOK-SIGNATURE")
+
+# (event_id, payload) of every processed event, in order.
+processed: list[tuple[str, dict[str, Any]]] = []
+
+
+@webhook_processor("testhook")
+def process(event: WebhookEvent, payload: dict[str, Any]) -> str | None:
+    processed.append((event.event_id, payload))
+    if payload.get("event") == "unknown.type":
+        return WebhookEvent.Status.IGNORED
+    if payload.get("event") == "explode":
+        raise RuntimeError("processing failed")
+    return None
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def body_for(event_id: str = "evt-1", *, timestamp: Any = None, **fields: Any) -> bytes:
+    payload = {"id": event_id, "event": "worker.updated",
+               "timestamp": int(time.time()) if timestamp is None else timestamp, **fields}
+    return json.dumps(payload).encode()
