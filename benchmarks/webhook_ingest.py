@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--write-results", action="store_true",
                         help="update the section in benchmarks/RESULTS.md")
@@ -112,7 +113,8 @@ def main() -> None:
     port = free_port()
     gunicorn = subprocess.Popen(
         [str(Path(python).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(args.workers), "--log-level", "warning"], cwd=ROOT, env=env)
+         "--workers", str(args.workers), "--threads", str(args.threads),
+         "--log-level", "warning"], cwd=ROOT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from apps.core.operations import operation_run, operations_due_ids
-from apps.core.webhooks import webhook_process, webhooks_stuck_ids
+from apps.core.webhooks import webhook_process, webhooks_process_waiting, webhooks_stuck_ids
 
 
 @shared_task(name="core.run_operation", ignore_result=True)
@@ -14,6 +14,11 @@ def run_operation(operation_id: int) -> None:
 @shared_task(name="core.process_webhook", ignore_result=True)
 def process_webhook(event_id: int) -> None:
     webhook_process(event_id)
+
+
+@shared_task(name="core.process_waiting_webhooks", ignore_result=True)
+def process_waiting_webhooks() -> int:
+    return webhooks_process_waiting()
 
 
 @shared_task(name="core.sweep", ignore_result=True)
