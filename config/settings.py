@@ -10,6 +10,7 @@ platform URLs and credentials (see README.md, "Configuration").
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -201,6 +202,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Dimona, Symphonics, restaurant platforms, MY TUNICLAIM and calendars.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several models have a "status"; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "ShiftStatusEnum": "apps.dimona.models.Shift.Status",
+        "DeclarationStatusEnum": "apps.dimona.models.DimonaDeclaration.Status",
+        "InterventionStatusEnum": "apps.symphonics.models.Intervention.Status",
+    },
 }
 
 # --- Integration core -----------------------------------------------------
@@ -255,6 +262,9 @@ SYMPHONICS_URLS = {
     "simulator": _simulator_url("symphonics"),
 }
 SYMPHONICS_ENVIRONMENT = env.str("SYMPHONICS_ENVIRONMENT", default="simulator")
+if SYMPHONICS_ENVIRONMENT not in SYMPHONICS_URLS:
+    raise ImproperlyConfigured(
+        f"SYMPHONICS_ENVIRONMENT must be one of {', '.join(SYMPHONICS_URLS)}.")
 SYMPHONICS_API_URL = env.str("SYMPHONICS_API_URL",
                              default=SYMPHONICS_URLS[SYMPHONICS_ENVIRONMENT])
 SYMPHONICS_CLIENT_ID = env.str("SYMPHONICS_CLIENT_ID", default="simulator-client")

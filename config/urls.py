@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.core.api.errors import json_handler404, json_handler500
 from apps.core.api.views import TokenView, healthz
+from apps.symphonics.webhooks import receive as symphonics_webhook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/dimona/", include("apps.dimona.api.urls")),
+    path("api/symphonics/", include("apps.symphonics.api.urls")),
+    path("api/webhooks/symphonics/", symphonics_webhook, name="symphonics-webhook"),
 ]
 
 

@@ -15,6 +15,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Integration core"
 
     def ready(self) -> None:
+        from apps.core.api import schema  # noqa: F401 - registers the OpenAPI extensions
+
         # After every migrate, so permissions of newly added models reach the groups.
         post_migrate.connect(_sync_groups, sender=self, dispatch_uid="core-sync-groups")
 

@@ -235,6 +235,8 @@ class Simulator:
 class _RequestHandler(BaseHTTPRequestHandler):
     simulator: Simulator  # set on the per-server subclass
     protocol_version = "HTTP/1.1"
+    # Without this each response waits for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)

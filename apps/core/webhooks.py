@@ -229,6 +229,7 @@ def _dispatch(event_id: int) -> None:
 # per window, plus one trailing nudge due at the end of the window, so every
 # committed event is picked up within NUDGE_WINDOW by a batch task.
 NUDGE_WINDOW = 0.2
+_clock = time.monotonic
 _nudge_lock = threading.Lock()
 _last_nudge = -NUDGE_WINDOW
 _trailing_due = 0.0
@@ -242,7 +243,7 @@ def _nudge() -> None:
         # Eager tasks run at once and ignore countdowns: nothing to save.
         process_waiting_webhooks.delay()
         return
-    now = time.monotonic()
+    now = _clock()
     with _nudge_lock:
         if now - _last_nudge >= NUDGE_WINDOW:
             _last_nudge = now

@@ -25,7 +25,7 @@ def sent(monkeypatch):
 
 def test_it_sends_one_nudge_and_one_trailing_nudge_per_window(sent, monkeypatch):
     clock = iter([100.0, 100.05, 100.1, 100.15, 100.25, 100.3])
-    monkeypatch.setattr(webhooks.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(webhooks, "_clock", lambda: next(clock))
     for _ in range(6):
         webhooks._nudge()
     # 100.00: at once; 100.05: trailing due 100.20; 100.10 and 100.15: covered by it;

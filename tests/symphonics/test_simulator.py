@@ -14,6 +14,7 @@ import json
 import math
 import re
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -717,6 +718,17 @@ def test_it_retries_a_failed_webhook_delivery_with_the_same_event_id():
     delivery = sim.state()["webhooks"]["deliveries"][0]
     assert delivery["attempts"] == 3
     assert delivery["status"] == "delivered"
+
+
+def test_it_can_delay_webhook_deliveries(start, receiver):
+    api = start(hub_webhook_url=receiver.url, processing_delay_seconds=0.01,
+                verification_delay_seconds=10, webhook_delay_seconds=0.4).login()
+    created_at = time.monotonic()
+
+    api.create(payload())
+    receiver.wait_for(lambda events: len(events) == 1)
+
+    assert time.monotonic() - created_at >= 0.4
 
 
 def test_it_can_send_every_webhook_twice(start, receiver):

@@ -7,6 +7,7 @@ import hmac
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import BaseAuthentication
@@ -139,6 +140,14 @@ class CronSecretAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="cron"'
+
+
+class CronSecretScheme(OpenApiAuthenticationExtension):
+    target_class = CronSecretAuthentication
+    name = "cronSecret"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "The CRON_SECRET setting."}
 
 
 class HasCronSecret(BasePermission):

@@ -149,6 +149,7 @@ class SymphonicsSimulator(Simulator):
         webhook_max_attempts: int = 4,
         webhook_retry_seconds: float = 0.5,
         webhook_timeout_seconds: float = 5.0,
+        webhook_delay_seconds: float = 0.0,
         faults: FaultKnobs | None = None,
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
@@ -175,6 +176,7 @@ class SymphonicsSimulator(Simulator):
             max_attempts=webhook_max_attempts,
             retry_seconds=webhook_retry_seconds,
             timeout_seconds=webhook_timeout_seconds,
+            delay_seconds=webhook_delay_seconds,
             duplicate=duplicate_webhooks,
         )
         self._context = threading.local()  # the current request's id, per server thread

@@ -14,11 +14,13 @@ which stays the same on every retry and duplicate of one event, so the hub
 can drop repeats.
 
 Delivery is at least once: a connection error, timeout or non-2xx answer is
-retried with doubling delays up to `max_attempts`. Deliveries are sent in the
-order they become due; a failed one is retried later while others proceed,
-so a hub must not rely on events arriving in order (real providers do not
-promise it either). Nothing here holds a lock during the HTTP call, so the
-hub may call the simulator back while handling a webhook.
+retried with doubling delays up to `max_attempts`. The first attempt waits
+`delay_seconds` after the event (0 by default), as a provider's queue does.
+Deliveries are sent in the order they become due; a failed one is retried
+later while others proceed, so a hub must not rely on events arriving in
+order (real providers do not promise it either). Nothing here holds a lock
+during the HTTP call, so the hub may call the simulator back while handling
+a webhook.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class WebhookDispatcher:
         max_attempts: int = 4,
         retry_seconds: float = 0.5,
         timeout_seconds: float = 5.0,
+        delay_seconds: float = 0.0,
         duplicate: bool = False,
     ) -> None:
         self.url = url
@@ -88,15 +91,18 @@ class WebhookDispatcher:
         self.max_attempts = max_attempts
         self.retry_seconds = retry_seconds
         self.timeout_seconds = timeout_seconds
+        self.delay_seconds = delay_seconds
         self.duplicate = duplicate
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
 
     def submit(self, event_id: str, event: str, body: bytes) -> None:
         copies = 2 if self.duplicate else 1
+        due = time.monotonic() + self.delay_seconds
         with self._lock:
             for copy in range(1, copies + 1):
-                self._deliveries.append(Delivery(event_id, event, body, copy=copy))
+                self._deliveries.append(Delivery(event_id, event, body, copy=copy,
+                                                 next_attempt_at=due))
 
     def deliver_due(self) -> int:
         """Send every delivery whose time has come; returns how many were tried.

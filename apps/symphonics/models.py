@@ -1,0 +1,270 @@
+"""Completed energy-renovation interventions and their publication to Symphonics."""
+
+from __future__ import annotations
+
+from django.core.validators import EmailValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core.fields import EncryptedTextField, mask, mask_email
+from apps.symphonics.validators import (
+    EMAIL_MESSAGE,
+    validate_external_id,
+    validate_french_phone,
+    validate_pce,
+    validate_pdl,
+    validate_postal_code,
+)
+
+
+class InterventionQuerySet(models.QuerySet):
+    def with_details(self) -> InterventionQuerySet:
+        """Everything the API and the admin show, in a constant number of queries."""
+        return self.prefetch_related(
+            "services", "equipment", "documents", "photos",
+            models.Prefetch("status_history",
+                            InterventionStatusChange.objects.order_by("occurred_at", "pk")),
+        )
+
+    def open_at_symphonics(self) -> InterventionQuerySet:
+        return self.filter(status__in=Intervention.OPEN_STATUSES).exclude(symphonics_id="")
+
+
+class Intervention(models.Model):
+    class Status(models.TextChoices):
+        READY = "ready", "Completed, not published yet"
+        PUBLISHING = "publishing", "Being published"
+        PUBLISH_FAILED = "publish_failed", "Publication refused"
+        CREATED = "created", "Created at Symphonics"
+        PROCESSING = "processing", "Being verified by Symphonics"
+        PROOF_REQUIRED = "proof_required", "Additional proof required"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+        OTHER = "other", "Other status at Symphonics (see the remote status)"
+
+    # Symphonics has the intervention and has not decided yet: these are polled.
+    OPEN_STATUSES = (Status.CREATED, Status.PROCESSING, Status.PROOF_REQUIRED, Status.OTHER)
+    # Symphonics does not have it yet, so its data may still be corrected.
+    EDITABLE_STATUSES = (Status.READY, Status.PUBLISH_FAILED)
+    FINAL_STATUSES = (Status.APPROVED, Status.REJECTED)
+
+    external_id = models.CharField(
+        max_length=100, unique=True, validators=[validate_external_id],
+        help_text="Our id, sent as external_id; Symphonics refuses a second create with it.")
+    symphonics_id = models.CharField(
+        max_length=100, blank=True,
+        help_text="Symphonics' id (sym_…), once it has the intervention.")
+
+    customer_first_name = models.CharField(max_length=100)
+    customer_last_name = models.CharField(max_length=100)
+    # Personal data: encrypted at rest, masked in logs and API output.
+    customer_email = EncryptedTextField(validators=[EmailValidator(message=EMAIL_MESSAGE)])
+    customer_phone = EncryptedTextField(validators=[validate_french_phone],
+                                        help_text="E.164, e.g. +33612345678.")
+
+    address = models.CharField(max_length=255, help_text="Installation address (street).")
+    postal_code = models.CharField(max_length=5, validators=[validate_postal_code])
+    city = models.CharField(max_length=100)
+    pdl = models.CharField("PDL", max_length=14, validators=[validate_pdl],
+                           help_text="Electricity delivery point (PDL/PRM), 14 digits.")
+    pce = models.CharField("PCE", max_length=14, blank=True, validators=[validate_pce],
+                           help_text="Gas delivery point, if any: 14 digits or GI + 6 digits.")
+
+    installer_user_id = models.CharField(max_length=100,
+                                         help_text="The installer's Symphonics user id.")
+    installer_company_id = models.CharField(max_length=100, blank=True)
+    installer_name = models.CharField(max_length=200)
+    completion_date = models.DateTimeField()
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
+    remote_status = models.CharField(max_length=40, blank=True,
+                                     help_text="The status exactly as Symphonics sent it.")
+    remote_status_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When Symphonics moved to that status; an older event never overwrites it.")
+    next_steps = models.JSONField(default=list, blank=True,
+                                  help_text="Symphonics' next_steps, as of the last status read.")
+    needs_attention = models.BooleanField(default=False)
+    attention_reason = models.CharField(max_length=300, blank=True)
+    last_error = models.TextField(blank=True)
+
+    pdl_valid = models.BooleanField("PDL valid", null=True, blank=True,
+                                    help_text="Symphonics' answer to the last PDL check.")
+    pdl_checked_at = models.DateTimeField(null=True, blank=True)
+    pdl_check_message = models.CharField(max_length=300, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Last time Symphonics told us about it (an answer, a poll or a webhook).")
+    publish_operation = models.OneToOneField(
+        "core.OutboundOperation", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="symphonics_intervention",
+    )
+
+    objects = InterventionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The poll: open interventions not heard of for a while, oldest first.
+            models.Index(fields=["status", "synced_at"], name="intervention_poll"),
+            models.Index(fields=["needs_attention", "-created_at"],
+                         name="intervention_attention"),
+            models.Index(fields=["-created_at"], name="intervention_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["symphonics_id"], condition=~Q(symphonics_id=""),
+                                    name="unique_symphonics_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.external_id} — {self.customer_first_name} {self.customer_last_name}"
+
+    @property
+    def customer_name(self) -> str:
+        return f"{self.customer_first_name} {self.customer_last_name}"
+
+    @property
+    def customer_email_masked(self) -> str:
+        return mask_email(self.customer_email or "")
+
+    @property
+    def customer_phone_masked(self) -> str:
+        return mask(self.customer_phone)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in self.EDITABLE_STATUSES
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL_STATUSES
+
+
+def _quantity() -> models.DecimalField:
+    # Decimal: a CEE quantity may be a surface (m²) as well as a count.
+    return models.DecimalField(max_digits=12, decimal_places=3, default=1)
+
+
+class InterventionService(models.Model):
+    """A CEE operation performed, by its standard sheet (e.g. BAR-TH-173)."""
+
+    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+                                     related_name="services")
+    code = models.CharField(max_length=30, help_text="CEE standard operation sheet code.")
+    name = models.CharField(max_length=255)
+    quantity = _quantity()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.code} × {self.quantity.normalize()}"
+
+
+class InterventionEquipment(models.Model):
+    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+                                     related_name="equipment")
+    name = models.CharField(max_length=255)
+    model = models.CharField(max_length=100, blank=True)
+    serial_number = models.CharField(max_length=100, blank=True)
+    quantity = _quantity()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name_plural = "equipment"
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.serial_number}".strip()
+
+
+class InterventionDocument(models.Model):
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", "Invoice"
+        ATTESTATION_HONNEUR = "attestation_honneur", "Attestation sur l'honneur"
+        CONTRACT = "contract", "Contract"
+        ADDITIONAL_PROOF = "additional_proof", "Additional proof"
+
+    class Verification(models.TextChoices):
+        PENDING = "pending", "Pending"
+        VERIFIED = "verified", "Verified"
+        REJECTED = "rejected", "Rejected"
+        OTHER = "other", "Other (see the remote status)"
+
+    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+                                     related_name="documents")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    name = models.CharField(max_length=255)
+    url = models.URLField(max_length=500)
+    verification_status = models.CharField(max_length=10, choices=Verification.choices,
+                                           default=Verification.PENDING)
+    remote_verification_status = models.CharField(
+        max_length=40, blank=True, help_text="The verification status as Symphonics sent it.")
+    verification_notes = models.TextField(blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="When Symphonics decided (its event time).")
+    sent_at = models.DateTimeField(null=True, blank=True,
+                                   help_text="When Symphonics received it; empty until then.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+
+class InterventionPhoto(models.Model):
+    class Kind(models.TextChoices):
+        BEFORE = "before", "Before"
+        AFTER = "after", "After"
+
+    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+                                     related_name="photos")
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    url = models.URLField(max_length=500)
+    # Optional here so that a photo without GPS or time can be stored and
+    # named as the reason the intervention cannot be published.
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} photo #{self.pk}"
+
+
+class InterventionStatusChange(models.Model):
+    """One status Symphonics reported, in the order it happened at Symphonics."""
+
+    class Source(models.TextChoices):
+        PUBLISH = "publish", "Publication answer"
+        WEBHOOK = "webhook", "Webhook"
+        POLL = "poll", "Status read (poll or refresh)"
+
+    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+                                     related_name="status_history")
+    remote_status = models.CharField(max_length=40)
+    status = models.CharField(max_length=16, choices=Intervention.Status.choices)
+    previous_remote_status = models.CharField(max_length=40, blank=True)
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    occurred_at = models.DateTimeField(help_text="When it happened at Symphonics.")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    applied = models.BooleanField(
+        default=True, help_text="False when it arrived after a newer status and was kept "
+                                "for the record only.")
+    webhook_event = models.ForeignKey("core.WebhookEvent", null=True, blank=True,
+                                      on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["occurred_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.remote_status} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,56 @@
+"""Fixtures of the Symphonics tests: simulators on real ports, a quiet client."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.core.cache import cache
+
+from apps.core.http import PlatformClient
+from apps.core.simulator import serve
+from apps.symphonics import client as client_module
+from apps.symphonics.simulator import SymphonicsSimulator, build
+
+
+@pytest.fixture(autouse=True)
+def _clean_caches() -> Iterator[None]:
+    # Validation answers are cached; locmem would carry them across tests.
+    cache.clear()
+    client_module._client_for.cache_clear()
+    yield
+    cache.clear()
+    client_module._client_for.cache_clear()
+
+
+@pytest.fixture
+def simulator(settings) -> Iterator[Callable[..., SymphonicsSimulator]]:
+    """Start a Symphonics simulator on a free port; the hub's client then points at it.
+
+    It shares the hub's credentials and webhook secret (`build()` reads them)
+    and sends no webhooks unless given a `hub_webhook_url`.
+    """
+    running = []
+
+    def start(**options) -> SymphonicsSimulator:
+        sim = build(**{"hub_webhook_url": None, **options})
+        server = serve(sim)
+        running.append(server)
+        settings.SYMPHONICS_API_URL = server.url
+        return sim
+
+    yield start
+    for server in running:
+        server.simulator.close()
+        server.stop()
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> Iterator[list[float]]:
+    """The hub's Symphonics client records its back-off sleeps instead of sleeping."""
+    recorded: list[float] = []
+    monkeypatch.setattr(client_module, "PlatformClient",
+                        functools.partial(PlatformClient, sleep=recorded.append))
+    client_module._client_for.cache_clear()
+    yield recorded
