@@ -101,9 +101,13 @@ def main() -> None:
     operations_module._dispatch_on_commit = lambda operation_id, at=None: None
 
     counter = QueryCounter()
-    connection_created.connect(
-        lambda connection, **_: connection.execute_wrappers.append(counter), weak=False)
-    connection.execute_wrappers.append(counter)
+    def attach(connection, **_):
+        # A thread's wrapper object survives reconnects: attach only once.
+        if counter not in connection.execute_wrappers:
+            connection.execute_wrappers.append(counter)
+
+    connection_created.connect(attach, weak=False)
+    attach(connection)
 
     started = time.monotonic()
     declarations = tomorrow_declare()
