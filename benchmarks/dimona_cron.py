@@ -17,31 +17,13 @@ queries per shift (for the cron itself and for the whole run).
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-
-def configure_django(workdir: str) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["HUB_VAR_DIR"] = workdir
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+from common import configure_django, results_section_write
 
 
 class QueryCounter:
@@ -62,6 +44,8 @@ def main() -> None:
     parser.add_argument("--shifts", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--processing-delay", type=float, default=3.0)
+    parser.add_argument("--write-results", action="store_true",
+                        help="update the 'Dimona evening cron' section of benchmarks/RESULTS.md")
     args = parser.parse_args()
 
     workdir = tempfile.mkdtemp(prefix="hub-bench-")
@@ -144,15 +128,22 @@ def main() -> None:
     running.stop()
 
     n = len(declarations)
-    print(f"shifts declared:        {n}")
-    print(f"results:                {statuses}")
-    print(f"wall time, cron→last:   {wall:.1f} s (cron itself {cron_seconds:.1f} s)")
-    print(f"GETs per declaration:   {gets / n:.2f} (schedule minimum {minimum} for a "
-          f"{args.processing_delay:g} s processing delay)")
-    print(f"queries per shift:      {cron_queries / n:.1f} in the cron, "
-          f"{total_queries / n:.1f} for the whole run")
-    print(f"database:               {connection.vendor}, {args.workers} worker threads")
-
+    lines = [
+        f"shifts declared:        {n}",
+        f"results:                {statuses}",
+        f"wall time, cron→last:   {wall:.1f} s (cron itself {cron_seconds:.1f} s)",
+        f"GETs per declaration:   {gets / n:.2f} (schedule minimum {minimum} for a "
+        f"{args.processing_delay:g} s processing delay)",
+        f"queries per shift:      {cron_queries / n:.1f} in the cron, "
+        f"{total_queries / n:.1f} for the whole run",
+        f"database:               {connection.vendor}, {args.workers} worker threads, "
+        f"rate limiter {'redis' if settings.REDIS_URL else 'in-process'}",
+    ]
+    print("\n".join(lines))
+    if args.write_results:
+        results_section_write("Dimona evening cron", (
+            f"`python benchmarks/dimona_cron.py --shifts {args.shifts}` "
+            f"({time.strftime('%Y-%m-%d')}):\n\n```\n" + "\n".join(lines) + "\n```"))
 
 def _ssin(i: int) -> str:
     base = f"{850101000 + i:09d}"

@@ -25,34 +25,15 @@ and checks that every intervention was created exactly once.
 from __future__ import annotations
 
 import argparse
-import os
-import re
-import sys
 import tempfile
 import time
 from bisect import bisect_left
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
-HEADING = "## Symphonics publish"
+from common import configure_django, results_section_write
 
-
-def configure_django(workdir: str) -> None:
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    os.environ["HUB_VAR_DIR"] = workdir
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+HEADING = "Symphonics publish"
 
 
 def quota_use(times: list[float], limit: int, window: float, samples: int = 1000) -> float:
@@ -194,7 +175,6 @@ def main() -> None:
 def write_results(lines: list[str], args: argparse.Namespace) -> None:
     """Replace this benchmark's section of RESULTS.md, or append it; others stay."""
     section = (
-        f"{HEADING}\n\n"
         f"`python benchmarks/symphonics_publish.py --interventions {args.interventions} "
         f"--workers {args.workers} --limit {args.limit} --window {args.window:g}` "
         f"({time.strftime('%Y-%m-%d')}):\n\n```\n" + "\n".join(lines) + "\n```\n\n"
@@ -203,13 +183,7 @@ def write_results(lines: list[str], args: argparse.Namespace) -> None:
         "into one of Symphonics' windows two requests it counted in two of its own; on a "
         "real minute that costs 1 % of the quota, on this scaled window about 2.5 %.\n"
     )
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(section.replace("\\", "\\\\") + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n")
+    results_section_write(HEADING, section)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, results_section_write
+
 LUA = """
 local requests = {}
 local i = 0
@@ -148,20 +149,9 @@ def main() -> None:
     ]
     print("\n".join(lines))
     if args.write_results:
-        write_section("Webhook ingest", lines)
-
-
-def write_section(title: str, lines: list[str]) -> None:
-    results = ROOT / "benchmarks" / "RESULTS.md"
-    text = results.read_text() if results.exists() else "# Benchmark results\n"
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    section = f"## {title}\n\nRun {stamp} with `benchmarks/webhook_ingest.py`.\n\n" + \
-        "\n".join(lines) + "\n"
-    pattern = re.compile(rf"## {re.escape(title)}\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(section.rstrip("\n"), text) if pattern.search(text) else \
-        text.rstrip("\n") + "\n\n" + section
-    results.write_text(text)
-
+        results_section_write("Webhook ingest", (
+            f"Run {datetime.now(UTC):%Y-%m-%d} with `benchmarks/webhook_ingest.py`.\n\n"
+            + "\n".join(lines)))
 
 if __name__ == "__main__":
     main()

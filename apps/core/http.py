@@ -208,7 +208,7 @@ class PlatformClient:
     ) -> None:
         self.platform = platform
         self.auth = auth
-        self.session = session or requests.Session()
+        self.session = session or _pooled_session()
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.breaker = CircuitBreaker(platform.name, platform.breaker)
@@ -438,6 +438,16 @@ class PlatformClient:
         synclog_record(platform=self.platform.name, log=log,
                        direction=SyncLog.Direction.OUTBOUND, status=SyncLog.Status.SKIPPED,
                        error=reason)
+
+
+def _pooled_session() -> requests.Session:
+    # One client serves every thread of a worker; requests' default pool of 10
+    # connections per host would be dropped and reopened under more threads.
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _ms_since(started: float) -> int:

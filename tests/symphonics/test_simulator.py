@@ -7,7 +7,6 @@ fake clock so that expiry, rate windows and the state machine are exact.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
@@ -25,57 +24,13 @@ import requests
 
 from apps.core.simulator import FaultKnobs, RunningSimulator, serve
 from apps.symphonics.simulator import SymphonicsSimulator, build
+from tests.symphonics.factories import CONTRACT_PAYLOAD, PROOF, create_payload
 
 CLIENT_ID = "hub-client"
 CLIENT_SECRET = "hub-secret"
 WEBHOOK_SECRET = "whsec-test"
 START = 1_750_000_000.0  # a fixed Unix time for the fake clock
 ISO_Z = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
-
-# The contract's create example, as is.
-CONTRACT_PAYLOAD: dict[str, Any] = {
-    "customer": {"first_name": "Thomas", "last_name": "Martin",
-                 "email": "thomas.martin@example.com", "phone": "+33612345678"},
-    "installation": {"address": "45 Rue des Fleurs", "postal_code": "75015", "city": "Paris",
-                     "pdl": "12345678901234", "pce": "98765432109876"},
-    "services": [{"code": "BAR-TH-173", "name": "Régulateur de ballon d'eau chaude",
-                  "quantity": 1}],
-    "equipment": [{"name": "Régulateur Thaléos", "model": "RT-2000",
-                   "serial_number": "TH2023456789", "quantity": 1}],
-    "documents": [
-        {"type": "invoice", "name": "Facture - Thomas Martin - 25/03/2025",
-         "url": "https://app.workforce-automation.com/documents/int_12345678/invoice.pdf"},
-        {"type": "attestation_honneur",
-         "name": "Attestation d'Honneur - Thomas Martin - 25/03/2025",
-         "url": "https://app.workforce-automation.com/documents/int_12345678/ah.pdf"},
-        {"type": "contract", "name": "Contrat Symphonics - Thomas Martin - 25/03/2025",
-         "url": "https://app.workforce-automation.com/documents/int_12345678/contract.pdf"},
-    ],
-    "photos": [
-        {"type": "before",
-         "url": "https://app.workforce-automation.com/photos/int_12345678/before_1.jpg",
-         "coordinates": {"latitude": 48.856614, "longitude": 2.352222},
-         "timestamp": "2025-03-25T10:30:00Z"},
-        {"type": "after",
-         "url": "https://app.workforce-automation.com/photos/int_12345678/after_1.jpg",
-         "coordinates": {"latitude": 48.856614, "longitude": 2.352222},
-         "timestamp": "2025-03-25T11:15:00Z"},
-    ],
-    "installer": {"id": "usr_87654321", "company_id": "cmp_12345678", "name": "Jean Dupont"},
-    "completion_date": "2025-03-25T11:30:00Z",
-    "external_id": "int_12345678",
-}
-
-PROOF = {"type": "additional_proof", "name": "Preuve supplémentaire - Thomas Martin",
-         "url": "https://app.workforce-automation.com/documents/int_12345678/proof.pdf"}
-
-
-def payload(external_id: str = "int_12345678", **changes: Any) -> dict[str, Any]:
-    body = copy.deepcopy(CONTRACT_PAYLOAD)
-    body["external_id"] = external_id
-    body.update(changes)
-    return body
-
 
 class FakeClock:
     def __init__(self) -> None:
@@ -406,7 +361,7 @@ def test_it_creates_an_intervention_from_the_contract_example(start):
     clock = FakeClock()
     api = start(clock=clock).login()
 
-    response = api.create(payload())
+    response = api.create(create_payload())
 
     assert response.status_code == 201
     body = response.json()
@@ -418,7 +373,7 @@ def test_it_creates_an_intervention_from_the_contract_example(start):
 
 def test_it_reports_each_invalid_field_with_422(start):
     api = start().login()
-    body = payload()
+    body = create_payload()
     body["installation"]["pdl"] = "1234"
     body["installation"]["pce"] = "GI12"
     body["installation"]["postal_code"] = "750"
@@ -442,7 +397,7 @@ def test_it_reports_each_invalid_field_with_422(start):
 
 def test_it_names_the_field_when_a_single_one_is_wrong(start):
     api = start().login()
-    body = payload()
+    body = create_payload()
     body["installation"]["pdl"] = "45678901234567"  # the sandbox's invalid PDL
 
     error = assert_error(api.create(body), 422, "VALIDATION_ERROR")
@@ -453,9 +408,9 @@ def test_it_names_the_field_when_a_single_one_is_wrong(start):
 
 def test_it_accepts_an_old_format_pce_or_none(start):
     api = start().login()
-    old_format = payload("int_a")
+    old_format = create_payload("int_a")
     old_format["installation"]["pce"] = "GI123456"
-    without = payload("int_b")
+    without = create_payload("int_b")
     del without["installation"]["pce"]
 
     assert api.create(old_format).status_code == 201
@@ -464,8 +419,8 @@ def test_it_accepts_an_old_format_pce_or_none(start):
 
 def test_it_requires_an_invoice_and_before_and_after_photos(start):
     api = start().login()
-    body = payload(documents=CONTRACT_PAYLOAD["documents"][1:],
-                   photos=CONTRACT_PAYLOAD["photos"][:1])
+    body = create_payload(documents=CONTRACT_PAYLOAD["documents"][1:],
+                          photos=CONTRACT_PAYLOAD["photos"][:1])
 
     error = assert_error(api.create(body), 422, "VALIDATION_ERROR")
 
@@ -485,9 +440,9 @@ def test_it_answers_400_to_malformed_json(start):
 
 def test_it_answers_409_with_the_existing_id_on_a_duplicate_external_id(start):
     api = start().login()
-    first = api.create(payload("int_dup")).json()
+    first = api.create(create_payload("int_dup")).json()
 
-    error = assert_error(api.create(payload("int_dup")), 409, "CONFLICT")
+    error = assert_error(api.create(create_payload("int_dup")), 409, "CONFLICT")
     found = api.call("GET", "/crm/interventions", params={"external_id": "int_dup"})
 
     assert error["details"][0]["field"] == "external_id"
@@ -509,7 +464,7 @@ def test_it_finds_no_intervention_for_an_unknown_external_id(start):
 def test_it_gets_an_intervention_in_the_contract_shape(start):
     clock = FakeClock()
     api = start(clock=clock, processing_delay_seconds=2, verification_delay_seconds=2).login()
-    created = api.create(payload()).json()
+    created = api.create(create_payload()).json()
 
     clock.tick(2)
     response = api.call("GET", f"/crm/interventions/{created['id']}")
@@ -529,7 +484,7 @@ def test_it_gets_an_intervention_in_the_contract_shape(start):
 
 def test_it_adds_documents_with_a_patch(start):
     api = start(processing_delay_seconds=60).login()
-    created = api.create(payload()).json()
+    created = api.create(create_payload()).json()
 
     response = api.call("PATCH", f"/crm/interventions/{created['id']}", json={"documents": [PROOF]})
     retried = api.call("PATCH", f"/crm/interventions/{created['id']}", json={"documents": [PROOF]})
@@ -546,7 +501,7 @@ def test_it_adds_documents_with_a_patch(start):
 
 def test_it_refuses_an_invalid_patch_or_an_unknown_intervention(start):
     api = start().login()
-    created = api.create(payload()).json()
+    created = api.create(create_payload()).json()
 
     invalid = api.call("PATCH", f"/crm/interventions/{created['id']}",
                        json={"documents": [{"type": "selfie", "name": "x", "url": "nope"}]})
@@ -643,7 +598,7 @@ def assert_signed(headers: dict[str, str], body: bytes) -> None:
 def test_it_sends_signed_webhooks_as_an_intervention_is_approved(start, receiver):
     api = start(hub_webhook_url=receiver.url).login()
 
-    created = api.create(payload()).json()
+    created = api.create(create_payload()).json()
     events = receiver.wait_for(status_reached("approved"))
 
     assert summary(events) == [
@@ -673,7 +628,7 @@ def test_it_sends_signed_webhooks_as_an_intervention_is_approved(start, receiver
 
 def test_it_asks_for_more_proof_when_a_document_is_rejected_then_approves(start, receiver):
     api = start(hub_webhook_url=receiver.url).login()
-    body = payload()
+    body = create_payload()
     body["documents"][1]["name"] = "Attestation d'Honneur - reject me"
     created = api.create(body).json()
     receiver.wait_for(status_reached("pending_documents"))
@@ -707,7 +662,7 @@ def test_it_retries_a_failed_webhook_delivery_with_the_same_event_id():
                               webhook_retry_seconds=0.01)
     running = serve(sim)
     try:
-        Api(running.url, sim).login().create(payload())
+        Api(running.url, sim).login().create(create_payload())
         receiver.wait_for(lambda events: len(events) == 1)
     finally:
         stop_in_background(running)
@@ -725,7 +680,7 @@ def test_it_can_delay_webhook_deliveries(start, receiver):
                 verification_delay_seconds=10, webhook_delay_seconds=0.4).login()
     created_at = time.monotonic()
 
-    api.create(payload())
+    api.create(create_payload())
     receiver.wait_for(lambda events: len(events) == 1)
 
     assert time.monotonic() - created_at >= 0.4
@@ -735,7 +690,7 @@ def test_it_can_send_every_webhook_twice(start, receiver):
     api = start(hub_webhook_url=receiver.url, duplicate_webhooks=True,
                 verification_delay_seconds=10).login()
 
-    api.create(payload())
+    api.create(create_payload())
     receiver.wait_for(lambda events: len(events) == 2)
 
     first, second = receiver.accepted()
@@ -745,7 +700,7 @@ def test_it_can_send_every_webhook_twice(start, receiver):
 def test_it_evaluates_the_lifecycle_on_read_without_webhooks(start):
     clock = FakeClock()
     api = start(clock=clock, processing_delay_seconds=2, verification_delay_seconds=2).login()
-    created = api.create(payload()).json()
+    created = api.create(create_payload()).json()
 
     def status() -> str:
         return api.call("GET", f"/crm/interventions/{created['id']}").json()["status"]
@@ -763,7 +718,7 @@ def test_it_evaluates_the_lifecycle_on_read_without_webhooks(start):
 def test_it_rejects_an_intervention_listed_in_reject_external_ids(start):
     clock = FakeClock()
     api = start(clock=clock, reject_external_ids=["int_refused"]).login()
-    created = api.create(payload("int_refused")).json()
+    created = api.create(create_payload("int_refused")).json()
 
     clock.tick(1)
     api.sim.run_due()
@@ -778,7 +733,7 @@ def test_it_rejects_an_intervention_listed_in_reject_external_ids(start):
 def test_it_keeps_asking_for_proof_while_the_proof_is_rejected(start):
     clock = FakeClock()
     api = start(clock=clock, reject_document_rule=lambda doc: doc.type == "invoice").login()
-    created = api.create(payload()).json()
+    created = api.create(create_payload()).json()
     clock.tick(1)
     api.sim.run_due()
     corrected_invoice = {**CONTRACT_PAYLOAD["documents"][0],
@@ -799,8 +754,8 @@ def test_it_keeps_asking_for_proof_while_the_proof_is_rejected(start):
 # -- control endpoints and factory ---------------------------------------------------
 def test_it_reports_its_counters_in_sim_state_and_resets_them(start):
     api = start(per_minute_limit=1).login()
-    api.create(payload())
-    api.create(payload("int_other"))  # 429
+    api.create(create_payload())
+    api.create(create_payload("int_other"))  # 429
 
     state = requests.get(api.url + "/_sim/state", timeout=5).json()
     requests.post(api.url + "/_sim/reset", timeout=5)

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from apps.core.api.fields import AwareDateTimeField
 from apps.core.fields import mask
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
 from apps.dimona.validators import normalise_digits, validate_enterprise_number, validate_ssin
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset; a naive time is ambiguous across DST and refused."""
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
-            if parsed is not None and timezone.is_naive(parsed):
-                raise serializers.ValidationError(
-                    "Give the time zone offset, e.g. 2026-02-21T17:00:00+01:00.")
-        return super().to_internal_value(value)
 
 
 class EmployerSerializer(serializers.ModelSerializer):

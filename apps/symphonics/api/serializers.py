@@ -13,10 +13,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
+from apps.core.api.fields import AwareDateTimeField
 from apps.symphonics.models import (
     Intervention,
     InterventionDocument,
@@ -54,18 +53,6 @@ def validated(serializer: serializers.Serializer) -> dict[str, Any]:
     if not serializer.is_valid():
         raise serializers.ValidationError(flatten_errors(serializer.errors))
     return serializer.validated_data
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """ISO 8601 with an offset or Z, as Symphonics wants it; a naive time is ambiguous."""
-
-    def to_internal_value(self, value):
-        if isinstance(value, str):
-            parsed = parse_datetime(value.strip())
-            if parsed is not None and timezone.is_naive(parsed):
-                raise serializers.ValidationError(
-                    "Give the time zone, e.g. 2025-03-25T11:30:00Z.")
-        return super().to_internal_value(value)
 
 
 class QuantityField(serializers.DecimalField):

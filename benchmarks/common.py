@@ -1,0 +1,41 @@
+"""What every benchmark script shares: a throwaway Django set-up and RESULTS.md."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def configure_django(workdir: str) -> None:
+    """Django on BENCH_DATABASE_URL (never real data: it is migrated and filled)
+    or a temporary SQLite file, with its own var folder, migrated."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    os.environ["HUB_VAR_DIR"] = workdir
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{workdir}/bench.sqlite3")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def results_section_write(heading: str, body: str) -> None:
+    """Replace the `## heading` section of RESULTS.md (or append it); others stay."""
+    section = f"## {heading}\n\n{body.strip()}\n"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    RESULTS.write_text(text.rstrip("\n") + "\n")
