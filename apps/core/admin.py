@@ -8,7 +8,12 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from apps.core.admin_tools import BigTableAdmin, ReadOnlyAdmin, run_service_action
+from apps.core.admin_tools import (
+    BigTableAdmin,
+    PlatformFilter,
+    ReadOnlyAdmin,
+    run_service_action,
+)
 from apps.core.models import ApiToken, OutboundOperation, SyncLog, WebhookEvent
 from apps.core.operations import operation_mark_resolved, operation_retry_now
 from apps.core.webhooks import webhook_replay
@@ -39,8 +44,9 @@ def pretty(text: str) -> str:
 class SyncLogAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "platform", "action", "status_badge", "http_status",
                     "entity", "duration_ms", "attempt")
-    list_filter = ("platform", "status", "direction", "action")
-    search_fields = ("=entity_id", "=request_id", "=remote_request_id")
+    # Fixed choices only: a DISTINCT over this table on every page would be slow.
+    list_filter = (PlatformFilter, "status", "direction")
+    search_fields = ("=entity_id", "=request_id", "=remote_request_id", "=action")
     date_hierarchy = None
     fields = ("created_at", "platform", "context", "direction", "action", "status",
               "entity_type", "entity_id", "http_method", "url", "http_status", "duration_ms",
@@ -71,8 +77,8 @@ class SyncLogAdmin(ReadOnlyAdmin):
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "platform", "event_type", "status_badge", "event_id",
                     "attempts")
-    list_filter = ("platform", "status", "event_type")
-    search_fields = ("=event_id",)
+    list_filter = (PlatformFilter, "status")
+    search_fields = ("=event_id", "=event_type")
     fields = ("received_at", "platform", "event_type", "event_id", "status",
               "signature_valid", "error", "attempts", "claimed_at", "processed_at", "remote_addr",
               "request_id", "headers", "body_pretty")
@@ -101,8 +107,8 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 class OutboundOperationAdmin(BigTableAdmin):
     list_display = ("created_at", "platform", "kind", "state_badge", "entity", "attempts",
                     "failures", "next_attempt_at", "short_error")
-    list_filter = ("platform", "state", "kind", "needs_reconcile")
-    search_fields = ("=idempotency_key", "=entity_id")
+    list_filter = (PlatformFilter, "state", "needs_reconcile")
+    search_fields = ("=idempotency_key", "=entity_id", "=kind")
     readonly_fields = [f.name for f in OutboundOperation._meta.fields]
     actions = ["retry_now", "mark_resolved"]
 

@@ -40,6 +40,21 @@ class ReadOnlyAdmin(BigTableAdmin):
         return False
 
 
+class PlatformFilter(admin.SimpleListFilter):
+    """Platforms from the registry, not from a SELECT DISTINCT over a log table."""
+
+    title = "platform"
+    parameter_name = "platform"
+
+    def lookups(self, request, model_admin):
+        from apps.core.platforms import registered_platforms
+
+        return [(p.name, p.name) for p in registered_platforms()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(platform=self.value()) if self.value() else queryset
+
+
 def run_service_action(
     modeladmin: admin.ModelAdmin,
     request,

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.core.audit import LogContext
 from apps.core.http import PermanentError, PlatformError
-from apps.core.operations import Done, Reschedule, operation_handler
+from apps.core.operations import Done, OutboxRetryPolicy, Reschedule, operation_handler
 from apps.dimona.client import DimonaClient, dimona_client
 from apps.dimona.mapping import (
     DeclarationResult,
@@ -39,6 +39,16 @@ from apps.dimona.services import DECLARATION_OPERATION
 logger = logging.getLogger(__name__)
 Kind = DimonaDeclaration.Kind
 Status = DimonaDeclaration.Status
+
+DIMONA_RETRY = OutboxRetryPolicy(
+    # Half a minute, doubling to a quarter of an hour: a Dimona-In is due
+    # before the shift starts, so a recovered ONSS must be used again soon.
+    base_delay=30.0,
+    max_delay=900.0,
+    # Dead after eight failed runs in a row (about an hour of failures): the
+    # manager then sees it and can declare on the portal before the shift.
+    max_failures=8,
+)
 
 DUPLICATE_PERIOD = "90373-333"
 ALREADY_CANCELLED = "00913-355"
