@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from django.utils import timezone
 
 from apps.dimona.mapping import BRUSSELS
-from apps.dimona.models import Employer, Shift, Worker
+from apps.dimona.models import FLEXI_JOINT_COMMISSION, Employer, Shift, Worker
 
 # Valid check digits, fictitious people.
 DEMO_WORKERS = [("Lina", "Peeters", "85073003328"), ("Tom", "Janssens", "90021512345"),
@@ -22,7 +22,7 @@ def _valid_ssin(base9: str, born_2000: bool) -> str:
 def demo_load() -> str:
     employer, _ = Employer.objects.get_or_create(
         enterprise_number="0403170701",
-        defaults={"name": "Frituur De Demo", "joint_commission": "XXX"})
+        defaults={"name": "Frituur De Demo", "joint_commission": FLEXI_JOINT_COMMISSION})
     workers = []
     for first, last, ssin in DEMO_WORKERS:
         ssin = _valid_ssin(ssin[:9], born_2000=ssin.startswith("0"))

@@ -18,7 +18,14 @@ from apps.core.errors import ServiceError
 from apps.core.operations import operation_enqueue, operation_reopen
 from apps.dimona.client import PLATFORM
 from apps.dimona.mapping import BRUSSELS
-from apps.dimona.models import MAX_SHIFT_LENGTH, DimonaDeclaration, Employer, Shift, Worker
+from apps.dimona.models import (
+    FLEXI_JOINT_COMMISSION,
+    MAX_SHIFT_LENGTH,
+    DimonaDeclaration,
+    Employer,
+    Shift,
+    Worker,
+)
 from apps.dimona.selectors import (
     NO_SHOW_AFTER,
     shift_active_in,
@@ -67,7 +74,7 @@ def _check_hours(start: datetime, end: datetime) -> None:
 # -- employers, workers, shifts ------------------------------------------------
 
 def employer_create(*, name: str, enterprise_number: str,
-                    joint_commission: str = "XXX") -> Employer:
+                    joint_commission: str = FLEXI_JOINT_COMMISSION) -> Employer:
     employer = Employer(name=name, enterprise_number=enterprise_number,
                         joint_commission=joint_commission)
     employer.clean()

@@ -131,12 +131,10 @@ class DimonaSimulator(Simulator):
     @route("GET", f"{API}/declarations/{{declaration_id}}")
     def get_declaration(self, request: SimRequest) -> SimResponse:
         with self.lock:
-            denied = self._authorize(request, CONSULT_SCOPE)
-            if denied:
+            if denied := self._consult(request):
                 return denied
             raw_id = request.path_params["declaration_id"]
             self.get_counts[raw_id] += 1
-            self._advance()
             declaration = self.declarations.get(_as_id(raw_id))
             # Not processed yet and unknown look the same: clients retry on 404.
             if declaration is None or not self._visible(declaration):
@@ -146,10 +144,8 @@ class DimonaSimulator(Simulator):
     @route("POST", f"{API}/declarations/search")
     def search_declarations(self, request: SimRequest) -> SimResponse:
         with self.lock:
-            denied = self._authorize(request, CONSULT_SCOPE)
-            if denied:
+            if denied := self._consult(request):
                 return denied
-            self._advance()
             try:
                 wanted = _SearchFilter.from_body(self._json_body(request))
                 visible = [d for d in self.declarations.values() if self._visible(d)]
@@ -162,10 +158,8 @@ class DimonaSimulator(Simulator):
     @route("GET", f"{API}/periods/{{period_id}}")
     def get_period(self, request: SimRequest) -> SimResponse:
         with self.lock:
-            denied = self._authorize(request, CONSULT_SCOPE)
-            if denied:
+            if denied := self._consult(request):
                 return denied
-            self._advance()
             raw_id = request.path_params["period_id"]
             period = self.periods.get(_as_id(raw_id))
             if period is None:
@@ -175,10 +169,8 @@ class DimonaSimulator(Simulator):
     @route("POST", f"{API}/periods/search")
     def search_periods(self, request: SimRequest) -> SimResponse:
         with self.lock:
-            denied = self._authorize(request, CONSULT_SCOPE)
-            if denied:
+            if denied := self._consult(request):
                 return denied
-            self._advance()
             try:
                 wanted = _SearchFilter.from_body(self._json_body(request))
                 matching = [p for p in self.periods.values() if wanted.matches_period(p)]
@@ -215,6 +207,13 @@ class DimonaSimulator(Simulator):
         }
 
     # -- receiving and processing ----------------------------------------------------
+    def _consult(self, request: SimRequest) -> SimResponse | None:
+        """Authorize a read and bring processing up to date (with the lock held)."""
+        denied = self._authorize(request, CONSULT_SCOPE)
+        if denied is None:
+            self._advance()
+        return denied
+
     def _authorize(self, request: SimRequest, scope: str) -> SimResponse | None:
         try:
             token = self.tokens.authenticate(request.header("Authorization"), self.clock())
