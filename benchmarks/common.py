@@ -39,3 +39,45 @@ def results_section_write(heading: str, body: str) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text.rstrip("\n") + "\n")
+
+
+def outbox_without_broker() -> None:
+    """Operations are run by `outbox_drain` below, not sent to a Celery broker."""
+    from apps.core import operations
+
+    operations._dispatch_on_commit = lambda operation_id, at=None: None
+
+
+def outbox_drain(workers: int) -> None:
+    """Play the Celery workers and the sweep: run due operations on a thread
+    pool (the same `operation_run` a worker calls) until none is open."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+    from django.utils import timezone
+
+    from apps.core.models import OutboundOperation
+    from apps.core.operations import operation_run
+
+    state = OutboundOperation.State
+    waiting = [state.PENDING, state.FAILED, state.UNKNOWN]
+
+    def run(operation_id: int) -> None:
+        try:
+            operation_run(operation_id)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while True:
+            due = list(OutboundOperation.objects.filter(
+                state__in=waiting, next_attempt_at__lte=timezone.now())
+                .order_by("next_attempt_at").values_list("pk", flat=True)[:workers * 4])
+            if due:
+                list(pool.map(run, due))
+                continue
+            if not OutboundOperation.objects.filter(
+                    state__in=[*waiting, state.IN_FLIGHT]).exists():
+                return
+            time.sleep(0.05)

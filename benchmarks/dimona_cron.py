@@ -20,10 +20,9 @@ import argparse
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from common import configure_django, results_section_write
+from common import configure_django, outbox_drain, outbox_without_broker, results_section_write
 
 
 class QueryCounter:
@@ -52,14 +51,11 @@ def main() -> None:
     configure_django(workdir)
 
     from django.conf import settings
-    from django.db import connection, connections
+    from django.db import connection
     from django.db.backends.signals import connection_created
     from django.db.models import Count
     from django.utils import timezone
 
-    from apps.core import operations as operations_module
-    from apps.core.models import OutboundOperation
-    from apps.core.operations import operation_run
     from apps.core.simulator import serve
     from apps.dimona.mapping import BRUSSELS
     from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
@@ -81,8 +77,7 @@ def main() -> None:
         [Shift(employer=employer, worker=w, start=start, end=start + timedelta(hours=4),
                status=Shift.Status.ACCEPTED) for w in workers])
 
-    # The pool below plays the Celery worker and the sweep: nothing goes to a broker.
-    operations_module._dispatch_on_commit = lambda operation_id, at=None: None
+    outbox_without_broker()
 
     counter = QueryCounter()
     def attach(connection, **_):
@@ -98,26 +93,7 @@ def main() -> None:
     cron_seconds = time.monotonic() - started
     cron_queries = counter.count
 
-    def run(operation_id: int) -> None:
-        try:
-            operation_run(operation_id)
-        finally:
-            connections.close_all()
-
-    open_states = [OutboundOperation.State.PENDING, OutboundOperation.State.FAILED,
-                   OutboundOperation.State.UNKNOWN]
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        while True:
-            due = list(OutboundOperation.objects.filter(
-                state__in=open_states, next_attempt_at__lte=timezone.now())
-                .values_list("pk", flat=True)[:args.workers * 4])
-            if due:
-                list(pool.map(run, due))
-                continue
-            if not OutboundOperation.objects.filter(state__in=[
-                    *open_states, OutboundOperation.State.IN_FLIGHT]).exists():
-                break
-            time.sleep(0.05)
+    outbox_drain(args.workers)
     wall = time.monotonic() - started
     total_queries = counter.count
 

@@ -28,10 +28,9 @@ import argparse
 import tempfile
 import time
 from bisect import bisect_left
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from common import configure_django, results_section_write
+from common import configure_django, outbox_drain, outbox_without_broker, results_section_write
 
 HEADING = "Symphonics publish"
 
@@ -73,13 +72,11 @@ def main() -> None:
     configure_django(workdir)
 
     from django.conf import settings
-    from django.db import connection, connections
+    from django.db import connection
     from django.db.models import Count
     from django.utils import timezone
 
-    from apps.core import operations as operations_module
     from apps.core.models import OutboundOperation, SyncLog
-    from apps.core.operations import operation_run
     from apps.core.ratelimit import RateLimiter
     from apps.core.simulator import serve
     from apps.core.store import shared_store
@@ -97,8 +94,7 @@ def main() -> None:
     for key, _, _ in RateLimiter(PLATFORM, symphonics_platform().rate_limits)._windows():
         shared_store().delete(key)
 
-    # The pool below plays the Celery worker: nothing goes to a broker.
-    operations_module._dispatch_on_commit = lambda operation_id, at=None: None
+    outbox_without_broker()
     completed = timezone.now() - timedelta(hours=1)
     for i in range(args.interventions):
         ref = f"bench_{i:05d}"
@@ -119,27 +115,8 @@ def main() -> None:
             publish=True,
         )
 
-    def run(operation_id: int) -> None:
-        try:
-            operation_run(operation_id)
-        finally:
-            connections.close_all()
-
     started = time.monotonic()
-    open_states = [OutboundOperation.State.PENDING, OutboundOperation.State.FAILED,
-                   OutboundOperation.State.UNKNOWN]
-    with ThreadPoolExecutor(max_workers=args.workers) as pool:
-        while True:
-            due = list(OutboundOperation.objects.filter(
-                state__in=open_states, next_attempt_at__lte=timezone.now())
-                .order_by("pk").values_list("pk", flat=True)[:args.workers * 4])
-            if due:
-                list(pool.map(run, due))
-                continue
-            if not OutboundOperation.objects.filter(state__in=[
-                    *open_states, OutboundOperation.State.IN_FLIGHT]).exists():
-                break
-            time.sleep(0.05)
+    outbox_drain(args.workers)
     wall = time.monotonic() - started
     running.stop()
 
