@@ -2,12 +2,14 @@
 
     python benchmarks/webhook_ingest.py [--seconds 10] [--workers 4] [--connections 16]
 
-Starts gunicorn with the hub's settings plus two extra routes (see
-bench_urls.py): a bare view answering 200, and an inbox endpoint doing what
+Starts gunicorn with the hub's settings plus three extra routes (see
+bench_urls.py): a bare view answering 200; an inbox endpoint doing what
 every platform's does — HMAC check, timestamp check, one INSERT, a Celery
-task sent after commit. wrk (Debian package `wrk`) sends signed deliveries,
-each with its own event id so none is a cheap duplicate, alternating bare
-and inbox rounds. The database is BENCH_DATABASE_URL (migrated and filled:
+task sent after commit; and, for reference, the floor: the bare view plus
+one raw INSERT into a one-index table, the least any store-first inbox can
+do. wrk (Debian package `wrk`) sends signed deliveries,
+each with its own event id so none is a cheap duplicate, alternating bare,
+inbox and floor rounds. The database is BENCH_DATABASE_URL (migrated and filled:
 never real data) or a temporary SQLite file; the broker is REDIS_URL's
 Redis if set, else the filesystem broker. Target: the inbox reaches at least
 half of the bare view's requests per second.
@@ -101,6 +103,9 @@ def main() -> None:
                                           f"sqlite:///{workdir}/bench.sqlite3")}
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    subprocess.run([python, "manage.py", "shell", "-c",
+                    "from benchmarks.bench_urls import floor_table_create; floor_table_create()"],
+                   cwd=ROOT, env=env, check=True)
 
     sys.path.insert(0, str(ROOT))
     from benchmarks.bench_settings import BENCH_WEBHOOK_SECRET
@@ -125,16 +130,16 @@ def main() -> None:
             except OSError:
                 time.sleep(0.1)
         wrk(f"{base}/bench/bare/", 2, args.connections, script, data)  # warm-up
-        bare, inbox = [], []
+        bare, inbox, floor = [], [], []
         for _ in range(args.rounds):
-            bare.append(wrk(f"{base}/bench/bare/", args.seconds, args.connections, script, data))
-            inbox.append(wrk(f"{base}/bench/webhook/", args.seconds, args.connections, script,
-                             data))
+            for path, rounds in (("bare", bare), ("webhook", inbox), ("durable-write", floor)):
+                rounds.append(wrk(f"{base}/bench/{path}/", args.seconds, args.connections,
+                                  script, data))
     finally:
         gunicorn.terminate()
         gunicorn.wait(timeout=10)
 
-    bare_rps, inbox_rps = max(bare), max(inbox)
+    bare_rps, inbox_rps, floor_rps = max(bare), max(inbox), max(floor)
     ratio = inbox_rps / bare_rps
     database = env["DATABASE_URL"].split(":", 1)[0]
     broker = "redis" if os.environ.get("REDIS_URL") else "filesystem"
@@ -143,6 +148,9 @@ def main() -> None:
         f"- inbox: {inbox_rps:,.0f} requests/s (rounds: {', '.join(f'{r:,.0f}' for r in inbox)})",
         f"- ratio inbox / bare: **{ratio:.2f}** (target ≥ 0.50: "
         f"{'met' if ratio >= 0.5 else 'NOT met'})",
+        f"- floor, bare view + one raw INSERT: {floor_rps:,.0f} requests/s "
+        f"(rounds: {', '.join(f'{r:,.0f}' for r in floor)}), ratio floor / bare "
+        f"**{floor_rps / bare_rps:.2f}**: no store-first inbox can do better here",
         f"- setup: gunicorn {args.workers} sync workers, wrk 2 threads {args.connections} "
         f"connections, {args.seconds} s per round, database {database}, broker {broker}, "
         f"{os.cpu_count()} cores",

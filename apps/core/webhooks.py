@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -176,18 +176,30 @@ def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse
     try:
         payload = _check(source, body, headers)
     except WebhookRejected as exc:
-        WebhookEvent.objects.create(status=Status.REJECTED, error=exc.message,
-                                    signature_valid=exc.code != "invalid_signature", **stored)
-        return error_response(exc.status, exc.code, exc.message)
-
-    event_id = source.event_id(headers, payload, body)
-    event_type = str(payload.get(source.event_type_field) or "")[:120]
-    stored.update(event_id=event_id, event_type=event_type, signature_valid=True)
-    event = _insert_unless_duplicate(status=Status.ACCEPTED,
-                                     dedupe_key=f"{source.platform}:{event_id}", **stored)
-    if event is None:
-        WebhookEvent.objects.create(status=Status.DUPLICATE, **stored)
-        return JsonResponse({"status": "duplicate", "event_id": event_id})
+        rejection: WebhookRejected | None = exc
+        stored.update(status=Status.REJECTED, error=exc.message,
+                      signature_valid=exc.code != "invalid_signature")
+    else:
+        rejection = None
+        event_id = source.event_id(headers, payload, body)
+        event_type = str(payload.get(source.event_type_field) or "")[:120]
+        stored.update(event_id=event_id, event_type=event_type, signature_valid=True)
+    try:
+        if rejection is not None:
+            WebhookEvent.objects.create(**stored)
+            return error_response(rejection.status, rejection.code, rejection.message)
+        event = _insert_unless_duplicate(status=Status.ACCEPTED,
+                                         dedupe_key=f"{source.platform}:{event_id}", **stored)
+        if event is None:
+            WebhookEvent.objects.create(status=Status.DUPLICATE, **stored)
+            return JsonResponse({"status": "duplicate", "event_id": event_id})
+    except DatabaseError:
+        # Not stored, so not acknowledged: the platform keeps it and retries.
+        logger.exception("%s webhook could not be stored", source.platform)
+        response = error_response(503, "service_unavailable",
+                                  "The event could not be stored; send it again later.")
+        response["Retry-After"] = "30"
+        return response
     transaction.on_commit(_nudge)
     return JsonResponse({"status": "accepted", "event_id": event_id}, status=202)
 

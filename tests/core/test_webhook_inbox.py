@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError
 
 from apps.core.models import WebhookEvent
 from apps.core.tasks import sweep
@@ -142,6 +143,22 @@ def test_it_stores_a_duplicate_delivery_and_processes_the_event_once(deliver):
     statuses = sorted(WebhookEvent.objects.values_list("status", flat=True))
     assert statuses == [Status.DUPLICATE, Status.PROCESSED]
     assert len(webhook_source.processed) == 1
+
+
+@pytest.mark.parametrize("signature", [None, "sha256=forged"], ids=["valid", "forged"])
+def test_it_answers_503_and_acknowledges_nothing_when_the_database_fails(
+        deliver, monkeypatch, signature):
+    def database_down(**fields):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(WebhookEvent.objects, "create", database_down)
+
+    response = deliver(body_for("evt-1"), signature=signature)
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    _assert_error_shape(response, "service_unavailable")
+    assert webhook_source.processed == []
 
 
 def test_it_refuses_a_body_over_one_mebibyte(deliver):
