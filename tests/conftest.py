@@ -3,8 +3,10 @@
 Celery runs tasks eagerly (in the test's process and transaction). The
 shared store is emptied between tests: Redis' test database is flushed when
 REDIS_URL is set, the in-process store is rebuilt otherwise. Tests marked
-`redis` need a real Redis; they are skipped without one, except in CI
-(REQUIRE_SERVICES=1), where a missing service is a failure.
+`redis` need a real Redis, tests marked `postgres` PostgreSQL (SQLite's
+in-memory test database refuses a second writer at once instead of making
+it wait); they are skipped without them, except in CI (REQUIRE_SERVICES=1),
+where a missing service is a failure.
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ def _clean_shared_store():
 
 
 def pytest_collection_modifyitems(config, items):
-    if settings.REDIS_URL:
-        return
-    if os.environ.get("REQUIRE_SERVICES"):
-        raise pytest.UsageError("REQUIRE_SERVICES is set but REDIS_URL is not.")
-    skip = pytest.mark.skip(reason="needs a real Redis (set REDIS_URL)")
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    missing = {
+        "redis": None if settings.REDIS_URL else "needs a real Redis (set REDIS_URL)",
+        "postgres": None if on_postgres else "needs PostgreSQL (set DATABASE_URL)",
+    }
+    missing = {marker: reason for marker, reason in missing.items() if reason}
+    if missing and os.environ.get("REQUIRE_SERVICES"):
+        raise pytest.UsageError(f"REQUIRE_SERVICES is set but: {', '.join(missing.values())}.")
     for item in items:
-        if "redis" in item.keywords:
-            item.add_marker(skip)
+        for marker, reason in missing.items():
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture
