@@ -21,6 +21,7 @@ it on the platform's schedule, OutcomeUnknownError retries it with
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Callable
@@ -147,30 +148,41 @@ def _dispatch_on_commit(operation_id: int, at: datetime | None = None) -> None:
     transaction.on_commit(send)
 
 
+def _locked(operation: OutboundOperation) -> OutboundOperation:
+    """The row as it is now, locked until the end of the caller's transaction.
+
+    Manager actions decide on the current state, not on the copy the admin
+    page read: a worker may have claimed the operation since.
+    """
+    return OutboundOperation.objects.select_for_update().get(pk=operation.pk)
+
+
 def operation_retry_now(*, operation: OutboundOperation) -> OutboundOperation:
     """A manager's "retry now": dead or waiting operations run at once."""
-    if operation.state in (State.SUCCEEDED, State.IN_FLIGHT):
-        raise ValueError(f"operation is {operation.get_state_display().lower()}")
-    OutboundOperation.objects.filter(pk=operation.pk).update(
-        state=State.FAILED if operation.state == State.DEAD else operation.state,
-        next_attempt_at=timezone.now(), failures=0,
-    )
-    _dispatch_on_commit(operation.pk)
-    operation.refresh_from_db()
-    return operation
+    with transaction.atomic():
+        current = _locked(operation)
+        if current.state in (State.SUCCEEDED, State.IN_FLIGHT):
+            raise ValueError(f"operation is {current.get_state_display().lower()}")
+        current.state = State.FAILED if current.state == State.DEAD else current.state
+        current.next_attempt_at, current.failures = timezone.now(), 0
+        current.save(update_fields=["state", "next_attempt_at", "failures", "updated_at"])
+        _dispatch_on_commit(current.pk)
+    return current
 
 
 def operation_mark_resolved(*, operation: OutboundOperation, note: str) -> OutboundOperation:
     """A manager settled it by hand (e.g. declared on the portal)."""
-    if operation.state == State.IN_FLIGHT:
-        raise ValueError("operation is in flight; wait for it to finish")
-    operation.state = State.SUCCEEDED
-    operation.completed_at = timezone.now()
-    operation.next_attempt_at = None
-    operation.result = {**operation.result, "resolved_by_hand": note}
-    operation.save(update_fields=["state", "completed_at", "next_attempt_at", "result",
-                                  "updated_at"])
-    return operation
+    with transaction.atomic():
+        current = _locked(operation)
+        if current.state == State.IN_FLIGHT:
+            raise ValueError("operation is in flight; wait for it to finish")
+        current.state = State.SUCCEEDED
+        current.completed_at = timezone.now()
+        current.next_attempt_at = None
+        current.result = {**current.result, "resolved_by_hand": note}
+        current.save(update_fields=["state", "completed_at", "next_attempt_at", "result",
+                                    "updated_at"])
+    return current
 
 
 # -- running ------------------------------------------------------------------
@@ -222,12 +234,22 @@ def operation_run(operation_id: int) -> OutboundOperation | None:
         return _finish_failed(operation, exc, state=State.FAILED)
     except Exception as exc:
         # A bug or a database hiccup: keep the operation alive, retry later,
-        # and make the traceback visible in the logs.
+        # and make the traceback visible in the logs. The crash may have come
+        # after the request went out, so the next attempt checks first.
         logger.exception("Outbox operation %s (%s) crashed", operation.pk, operation.kind)
-        return _finish_failed(operation, exc, state=State.FAILED)
+        return _finish_failed(operation, exc, state=State.UNKNOWN)
     if isinstance(outcome, Reschedule):
         return _reschedule(operation, outcome)
-    return _finish_succeeded(operation, outcome or Done())
+    outcome = outcome or Done()
+    try:
+        json.dumps(outcome.result)
+    except (TypeError, ValueError) as exc:
+        # The call was made but its result cannot be stored: retried with a
+        # check first, so it ends dead instead of crashing at every lease expiry.
+        logger.exception("Outbox operation %s (%s): result not storable",
+                         operation.pk, operation.kind)
+        return _finish_failed(operation, exc, state=State.UNKNOWN)
+    return _finish_succeeded(operation, outcome)
 
 
 def _save(operation: OutboundOperation, **changes: Any) -> OutboundOperation:
@@ -302,11 +324,14 @@ def operations_due_ids(now: datetime | None = None, limit: int = 500) -> list[in
 def operation_reopen(*, operation: OutboundOperation, at: datetime | None = None
                      ) -> OutboundOperation:
     """Run a finished operation's handler once more (e.g. "poll now")."""
-    if operation.state == State.IN_FLIGHT:
-        raise ValueError("operation is in flight; wait for it to finish")
     at = at or timezone.now()
-    OutboundOperation.objects.filter(pk=operation.pk).update(
-        state=State.PENDING, next_attempt_at=at, failures=0, completed_at=None)
-    _dispatch_on_commit(operation.pk, at)
-    operation.refresh_from_db()
-    return operation
+    with transaction.atomic():
+        current = _locked(operation)
+        if current.state == State.IN_FLIGHT:
+            raise ValueError("operation is in flight; wait for it to finish")
+        current.state, current.next_attempt_at = State.PENDING, at
+        current.failures, current.completed_at = 0, None
+        current.save(update_fields=["state", "next_attempt_at", "failures", "completed_at",
+                                    "updated_at"])
+        _dispatch_on_commit(current.pk, at)
+    return current

@@ -296,8 +296,25 @@ def _claimable(now: datetime) -> Q:
     return Q(status=Status.ACCEPTED) | abandoned
 
 
+class _ClaimLost(Exception):
+    """Another worker took the event (ours outlived PROCESSING_TIMEOUT)."""
+
+
+def _record_outcome(event: WebhookEvent, claimed_at: datetime, status: str, error: str) -> None:
+    """Write the outcome, only while the event is still ours to process."""
+    updated = WebhookEvent.objects.filter(
+        pk=event.pk, status=Status.PROCESSING, claimed_at=claimed_at,
+    ).update(status=status, error=error, processed_at=timezone.now())
+    if not updated:
+        raise _ClaimLost(event.pk)
+
+
 def webhook_process(event_id: int) -> WebhookEvent | None:
-    """Apply one accepted event; claimed with a conditional update."""
+    """Apply one accepted event; claimed with a conditional update.
+
+    The processor's changes and the event's new status commit together: a
+    worker dying in between leaves neither, and the event is taken again.
+    """
     now = timezone.now()
     claimed = WebhookEvent.objects.filter(_claimable(now), pk=event_id).update(
         status=Status.PROCESSING, claimed_at=now, attempts=F("attempts") + 1)
@@ -310,26 +327,33 @@ def webhook_process(event_id: int) -> WebhookEvent | None:
             raise LookupError(f"no webhook processor for {event.platform}")
         with transaction.atomic():
             outcome = processor(event, json.loads(event.body)) or Status.PROCESSED
+            _record_outcome(event, now, outcome, "")
+    except _ClaimLost:
+        logger.warning("Webhook event %s was taken by another worker; ours undone", event.pk)
+        return None
     except Exception as exc:
         logger.exception("Webhook event %s (%s) failed", event.pk, event.event_type)
-        event.status, event.error = Status.FAILED, f"{type(exc).__name__}: {exc}"[:4000]
-    else:
-        event.status, event.error = outcome, ""
-    event.processed_at = timezone.now()
-    event.save(update_fields=["status", "error", "processed_at"])
+        try:
+            _record_outcome(event, now, Status.FAILED, f"{type(exc).__name__}: {exc}"[:4000])
+        except _ClaimLost:
+            return None
+    event.refresh_from_db()
     return event
 
 
 def webhook_replay(*, event: WebhookEvent) -> WebhookEvent:
     """Process a stored event again (admin action). Never for unverified ones."""
-    if event.status in (Status.REJECTED, Status.DUPLICATE):
-        raise ValueError("only verified, unique events can be replayed")
-    if event.status == Status.PROCESSING:
-        raise ValueError("the event is being processed right now")
-    WebhookEvent.objects.filter(pk=event.pk).update(status=Status.ACCEPTED)
-    transaction.on_commit(lambda: _dispatch(event.pk))
-    event.refresh_from_db()
-    return event
+    with transaction.atomic():
+        # The status as it is now, not as the admin page read it.
+        current = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+        if current.status in (Status.REJECTED, Status.DUPLICATE):
+            raise ValueError("only verified, unique events can be replayed")
+        if current.status == Status.PROCESSING:
+            raise ValueError("the event is being processed right now")
+        current.status = Status.ACCEPTED
+        current.save(update_fields=["status"])
+        transaction.on_commit(lambda: _dispatch(current.pk))
+    return current
 
 
 # Accepted events older than this are assumed to have lost their task.

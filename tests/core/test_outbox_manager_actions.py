@@ -7,7 +7,12 @@ from django.urls import reverse
 
 from apps.core.http import PermanentError
 from apps.core.models import OutboundOperation
-from apps.core.operations import operation_mark_resolved, operation_retry_now
+from apps.core.operations import (
+    operation_claim,
+    operation_mark_resolved,
+    operation_reopen,
+    operation_retry_now,
+)
 from tests.factories import OutboundOperationFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +90,22 @@ def test_it_offers_both_actions_in_the_admin(outbox, admin_client,
     assert running.state == State.IN_FLIGHT
     messages = [str(message) for message in response.context["messages"]]
     assert any("in flight" in message for message in messages)
+
+
+@pytest.mark.parametrize("action", [
+    lambda operation: operation_retry_now(operation=operation),
+    lambda operation: operation_mark_resolved(operation=operation, note="portal"),
+    lambda operation: operation_reopen(operation=operation),
+], ids=["retry now", "mark resolved", "reopen"])
+def test_a_manager_action_on_a_stale_page_leaves_an_operation_in_flight_alone(outbox, action):
+    """The admin page read the operation as failed; a worker claimed it since."""
+    operation = OutboundOperationFactory(state=State.FAILED, failures=2)
+    as_the_page_saw_it = OutboundOperation.objects.get(pk=operation.pk)
+    assert operation_claim(operation.pk) is not None
+
+    with pytest.raises(ValueError, match="in flight"):
+        action(as_the_page_saw_it)
+
+    operation.refresh_from_db()
+    assert operation.state == State.IN_FLIGHT
+    assert operation.failures == 2

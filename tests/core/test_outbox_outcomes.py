@@ -114,13 +114,36 @@ def test_it_reconciles_after_an_unknown_outcome(outbox, at_t0):
     assert not operation.needs_reconcile
 
 
-def test_it_keeps_a_crashed_handlers_operation_alive(outbox, at_t0):
+def test_it_keeps_a_crashed_handlers_operation_alive_and_checks_before_resending(
+        outbox, at_t0):
+    # The crash may have come after the request went out (reading the answer).
     operation = _operation(outbox, RuntimeError("bug"))
 
     operation = operation_run(operation.pk)
 
-    assert operation.state == State.FAILED
+    assert operation.state == State.UNKNOWN
+    assert operation.needs_reconcile
     assert "bug" in operation.last_error
+    at_t0.move_to(operation.next_attempt_at)
+    operation_run(operation.pk)
+    assert outbox.runs[-1] == (operation.idempotency_key, True)
+
+
+def test_it_retires_an_operation_whose_outcome_cannot_be_stored(outbox, at_t0):
+    """A result the JSON column refuses once made the row crash at every
+    lease expiry, in flight forever; now it is retried with a check, then dead."""
+    register_retry_policy("acme", OutboxRetryPolicy(base_delay=10, max_failures=3))
+    operation = _operation(outbox, Done({"declared_at": datetime(2025, 6, 2, tzinfo=UTC)}))
+
+    for _ in range(3):
+        operation = operation_run(operation.pk)
+        if operation.next_attempt_at:
+            at_t0.move_to(operation.next_attempt_at)
+
+    assert operation.state == State.DEAD
+    assert operation.failures == 3
+    assert "not JSON serializable" in operation.last_error
+    assert [reconcile for _, reconcile in outbox.runs] == [False, True, True]
 
 
 def test_it_gives_up_after_the_maximum_number_of_failures(outbox, at_t0):

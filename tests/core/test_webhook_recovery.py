@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from apps.core.models import WebhookEvent
+from apps.core import webhooks
+from apps.core.models import SyncLog, WebhookEvent
 from apps.core.tasks import sweep
-from apps.core.webhooks import webhook_process
+from apps.core.webhooks import webhook_process, webhook_processor
 from tests.core import webhook_source
-from tests.factories import WebhookEventFactory
+from tests.factories import SyncLogFactory, WebhookEventFactory
 
 pytestmark = pytest.mark.django_db
 Status = WebhookEvent.Status
@@ -28,7 +29,8 @@ def _forget_processed():
 
 def _event(**fields) -> WebhookEvent:
     with time_machine.travel(T0, tick=False):
-        return WebhookEventFactory(platform="testhook", body='{"id": "evt-1"}', **fields)
+        return WebhookEventFactory(**{"platform": "testhook", "body": '{"id": "evt-1"}',
+                                      **fields})
 
 
 def test_it_processes_an_accepted_event_whose_task_was_lost():
@@ -80,3 +82,57 @@ def test_it_never_processes_a_rejected_or_duplicate_delivery():
     with time_machine.travel(T0 + timedelta(days=1), tick=False):
         assert sweep()["webhooks"] == 0
     assert webhook_source.processed == []
+
+
+@webhook_processor("ledgerhook")
+def _apply_to_the_database(event: WebhookEvent, payload: dict) -> None:
+    SyncLogFactory(platform="ledgerhook", entity_id=event.event_id)
+
+
+class WorkerKilled(BaseException):
+    """What a killed worker looks like to the code it was running."""
+
+
+def test_a_worker_dying_before_the_status_is_written_leaves_no_half_applied_event(
+        monkeypatch):
+    """The changes and the new status commit together; the sweep then
+    applies the event exactly once."""
+    event = _event(status=Status.ACCEPTED, platform="ledgerhook", event_id="evt-l")
+    record_outcome = webhooks._record_outcome
+
+    def killed_on_the_first_write(*args, **kwargs):
+        monkeypatch.setattr(webhooks, "_record_outcome", record_outcome)
+        raise WorkerKilled
+
+    monkeypatch.setattr(webhooks, "_record_outcome", killed_on_the_first_write)
+    with time_machine.travel(T0, tick=False), pytest.raises(WorkerKilled):
+        webhook_process(event.pk)
+    assert not SyncLog.objects.filter(platform="ledgerhook").exists()
+
+    with time_machine.travel(T0 + timedelta(minutes=11), tick=False):
+        sweep()
+
+    event.refresh_from_db()
+    assert event.status == Status.PROCESSED
+    assert SyncLog.objects.filter(platform="ledgerhook", entity_id="evt-l").count() == 1
+
+
+def test_a_worker_that_outlived_its_claim_undoes_its_changes():
+    """Processing took longer than PROCESSING_TIMEOUT and another worker
+    took the event: the slow one's changes are rolled back, not doubled."""
+    event = _event(status=Status.ACCEPTED, platform="ledgerhook", event_id="evt-s")
+
+    def another_worker_takes_it(event_, payload):
+        SyncLogFactory(platform="ledgerhook", entity_id=event_.event_id)
+        WebhookEvent.objects.filter(pk=event_.pk).update(claimed_at=T0 + timedelta(minutes=11))
+
+    webhooks._processors["ledgerhook"] = another_worker_takes_it
+    try:
+        with time_machine.travel(T0, tick=False):
+            assert webhook_process(event.pk) is None
+    finally:
+        webhooks._processors["ledgerhook"] = _apply_to_the_database
+
+    assert not SyncLog.objects.filter(platform="ledgerhook").exists()
+    event.refresh_from_db()
+    assert event.status == Status.PROCESSING

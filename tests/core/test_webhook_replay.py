@@ -83,3 +83,19 @@ def test_it_replays_only_the_valid_events_of_a_mixed_selection(
     bad.refresh_from_db()
     assert (good.status, bad.status) == (Status.PROCESSED, Status.REJECTED)
     assert [event_id for event_id, _ in webhook_source.processed] == [good.event_id]
+
+
+def test_a_replay_from_a_stale_page_leaves_an_event_being_processed_alone(
+        django_capture_on_commit_callbacks):
+    """The page showed the event failed; a worker took it again since."""
+    event = WebhookEventFactory(platform="testhook", status=Status.FAILED)
+    as_the_page_saw_it = WebhookEvent.objects.get(pk=event.pk)
+    WebhookEvent.objects.filter(pk=event.pk).update(status=Status.PROCESSING)
+
+    with django_capture_on_commit_callbacks(execute=True), \
+            pytest.raises(ValueError, match="being processed"):
+        webhook_replay(event=as_the_page_saw_it)
+
+    event.refresh_from_db()
+    assert event.status == Status.PROCESSING
+    assert webhook_source.processed == []
