@@ -13,7 +13,7 @@ import json
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import jwt
@@ -45,8 +45,12 @@ class AuthProvider:
     def headers(self) -> dict[str, str]:
         return {}
 
-    def invalidate(self) -> None:
-        """Forget a token the platform has just refused (401)."""
+    def invalidate(self, refused: Mapping[str, str] | None = None) -> None:
+        """Forget a token the platform has just refused (401).
+
+        `refused` are the credential headers that were refused: a token
+        another worker has refreshed since is kept.
+        """
 
 
 class ApiKeyAuth(AuthProvider):
@@ -60,8 +64,10 @@ class ApiKeyAuth(AuthProvider):
 class OAuthTokenProvider(AuthProvider, ABC):
     """Base for OAuth2 client-credentials grants; subclasses build the form."""
 
-    # Wait at most this long for another process's refresh before asking ourselves.
-    lock_seconds = 15.0
+    # Wait at most this long for another process's refresh before asking
+    # ourselves: longer than a token request through the platform client can
+    # take (connect and read timeouts, retries), or a second one would start.
+    lock_seconds = 180.0
     poll_interval = 0.05
 
     def __init__(
@@ -99,7 +105,11 @@ class OAuthTokenProvider(AuthProvider, ABC):
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token().access_token}"}
 
-    def invalidate(self) -> None:
+    def invalidate(self, refused: Mapping[str, str] | None = None) -> None:
+        cached = self._cached()
+        if refused is not None and cached is not None and \
+                refused.get("Authorization") != f"Bearer {cached.access_token}":
+            return
         self.store.delete(self.cache_key)
 
     def token(self) -> Token:
@@ -154,11 +164,13 @@ class OAuthTokenProvider(AuthProvider, ABC):
         try:
             body = response.json()
             access_token = body["access_token"]
-            expires_in = int(body.get("expires_in") or 600)
+            expires_in = int(body["expires_in"]) if body.get("expires_in") is not None else 600
         except (ValueError, KeyError, TypeError) as exc:
             raise TokenError(f"token response unreadable: {exc}", transient=True) from exc
         now = self.store.now()
         token = Token(access_token, now + expires_in)
+        if expires_in <= 0:
+            return token  # good for the call at hand at most; never cached
         # A token living shorter than the margin is still used for half its
         # life, rather than refreshed before every call.
         lifetime = max(expires_in - min(self.refresh_margin, expires_in / 2), 1)

@@ -167,20 +167,34 @@ class OutcomeUnknownError(PlatformError):
     retryable = True
 
 
+# A platform asking for a longer pause is retried after a day anyway (and
+# an absurd value must not overflow the outbox's date arithmetic).
+MAX_RETRY_AFTER = 86_400.0
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After header: delay-seconds or HTTP-date."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+# Raised by requests while preparing the request, before any byte is sent.
+_NEVER_SENT = (
+    requests.exceptions.InvalidJSONError, requests.exceptions.InvalidHeader,
+    requests.exceptions.InvalidSchema, requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema, requests.exceptions.URLRequired,
+)
 
 
 def _may_have_been_sent(exc: requests.RequestException) -> bool:
@@ -242,8 +256,10 @@ class PlatformClient:
         attempt = 0
         while True:
             attempt += 1
-            self._gate(log)
+            # The token first: fetching it is a call of its own through this
+            # gate, and when the circuit is half-open it is the probe.
             request_headers = self._headers(headers, authenticated)
+            self._gate(log)
             body_text, content_type = self._body_for_log(json, data)
             started = time.monotonic()
             try:
@@ -251,6 +267,14 @@ class PlatformClient:
                     method, url, json=json, data=data, params=params, headers=request_headers,
                     timeout=(self.platform.connect_timeout, self.platform.read_timeout),
                 )
+            except _NEVER_SENT as exc:
+                # Our request could not even be built: not the platform's
+                # failure, and sending it again would fail the same way.
+                self._log(log, method, url, request_headers, body_text, content_type, None,
+                          attempt, _ms_since(started), error=f"{type(exc).__name__}: {exc}",
+                          status=SyncLog.Status.FAILED, params=params)
+                raise PermanentError(f"{self.platform.name}: cannot send {method} {path}: {exc}",
+                                     platform=self.platform.name) from exc
             except requests.RequestException as exc:
                 duration = _ms_since(started)
                 self.breaker.record_failure()
@@ -288,7 +312,7 @@ class PlatformClient:
                 self._log(log, method, url, request_headers, body_text, content_type, response,
                           attempt, duration, status=SyncLog.Status.RETRY, error=_describe(error),
                           params=params)
-                self.auth.invalidate()
+                self.auth.invalidate(refused=request_headers)
                 token_refreshed = True
                 attempt -= 1
                 continue
@@ -398,7 +422,8 @@ class PlatformClient:
         params: dict[str, Any] | None = None,
     ) -> None:
         keys = self.platform.sensitive_keys | self._credential_keys
-        full_url = f"{url}?{urlencode(params, doseq=True)}" if params else url
+        separator = "&" if "?" in url else "?"
+        full_url = f"{url}{separator}{urlencode(params, doseq=True)}" if params else url
         remote_id = ""
         if response is not None:
             remote_id = response.headers.get(self.platform.remote_request_id_header, "")

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 from apps.core.fields import mask
 
@@ -80,9 +81,13 @@ def _redact_entry(key: str, value: Any, keys: frozenset[str], secrets: list[str]
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Mask each secret, also where it was URL-encoded (query strings, forms)."""
     for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, mask(secret))
+        if not secret:
+            continue
+        for spelling in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
+            if spelling in text:
+                text = text.replace(spelling, mask(secret))
     return text
 
 
@@ -141,7 +146,9 @@ def redact_query(text: str, sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_K
 
 def redact_headers(headers: dict[str, str] | Any,
                    sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_KEYS) -> dict[str, str]:
+    # A header may carry a URL with credentials in its query (Link, Location).
     return {
-        name: (mask(value, visible=0) if is_sensitive(name, sensitive_keys) else value)
+        name: (mask(value, visible=0) if is_sensitive(name, sensitive_keys)
+               else redact_query(value, sensitive_keys) if "?" in value else value)
         for name, value in dict(headers or {}).items()
     }
