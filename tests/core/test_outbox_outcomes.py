@@ -38,6 +38,14 @@ def _operation(outbox, *outcomes, **fields) -> OutboundOperation:
     return operation
 
 
+def _run_each_time_it_is_due(operation, at_t0, *, times: int) -> OutboundOperation:
+    for _ in range(times):
+        operation = operation_run(operation.pk)
+        if operation.next_attempt_at:
+            at_t0.move_to(operation.next_attempt_at)
+    return operation
+
+
 def test_it_records_the_result_when_done(outbox, at_t0):
     operation = _operation(outbox, Done({"remote_id": "R-1"}))
 
@@ -135,10 +143,7 @@ def test_it_retires_an_operation_whose_outcome_cannot_be_stored(outbox, at_t0):
     register_retry_policy("acme", OutboxRetryPolicy(base_delay=10, max_failures=3))
     operation = _operation(outbox, Done({"declared_at": datetime(2025, 6, 2, tzinfo=UTC)}))
 
-    for _ in range(3):
-        operation = operation_run(operation.pk)
-        if operation.next_attempt_at:
-            at_t0.move_to(operation.next_attempt_at)
+    operation = _run_each_time_it_is_due(operation, at_t0, times=3)
 
     assert operation.state == State.DEAD
     assert operation.failures == 3
@@ -150,10 +155,7 @@ def test_it_gives_up_after_the_maximum_number_of_failures(outbox, at_t0):
     register_retry_policy("flaky", OutboxRetryPolicy(base_delay=10, max_failures=3))
     operation = _operation(outbox, TransientError("busy", platform="flaky"), platform="flaky")
 
-    for _ in range(3):
-        operation = operation_run(operation.pk)
-        if operation.next_attempt_at:
-            at_t0.move_to(operation.next_attempt_at)
+    operation = _run_each_time_it_is_due(operation, at_t0, times=3)
 
     assert operation.state == State.DEAD
     assert operation.failures == 3
