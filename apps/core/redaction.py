@@ -146,9 +146,10 @@ def redact_query(text: str, sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_K
 
 def redact_headers(headers: dict[str, str] | Any,
                    sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_KEYS) -> dict[str, str]:
-    # A header may carry a URL with credentials in its query (Link, Location).
-    return {
-        name: (mask(value, visible=0) if is_sensitive(name, sensitive_keys)
-               else redact_query(value, sensitive_keys) if "?" in value else value)
-        for name, value in dict(headers or {}).items()
-    }
+    def redacted(name: str, value: str) -> str:
+        if is_sensitive(name, sensitive_keys):
+            return mask(value, visible=0)
+        # A header may carry a URL with credentials in its query (Link, Location).
+        return redact_query(value, sensitive_keys) if "?" in value else value
+
+    return {name: redacted(name, value) for name, value in dict(headers or {}).items()}

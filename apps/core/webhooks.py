@@ -176,30 +176,18 @@ def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse
     try:
         payload = _check(source, body, headers)
     except WebhookRejected as exc:
-        rejection: WebhookRejected | None = exc
-        stored.update(status=Status.REJECTED, error=exc.message,
-                      signature_valid=exc.code != "invalid_signature")
-    else:
-        rejection = None
-        event_id = source.event_id(headers, payload, body)
-        event_type = str(payload.get(source.event_type_field) or "")[:120]
-        stored.update(event_id=event_id, event_type=event_type, signature_valid=True)
-    try:
-        if rejection is not None:
-            WebhookEvent.objects.create(**stored)
-            return error_response(rejection.status, rejection.code, rejection.message)
-        event = _insert_unless_duplicate(status=Status.ACCEPTED,
-                                         dedupe_key=f"{source.platform}:{event_id}", **stored)
-        if event is None:
-            WebhookEvent.objects.create(status=Status.DUPLICATE, **stored)
-            return JsonResponse({"status": "duplicate", "event_id": event_id})
-    except DatabaseError:
-        # Not stored, so not acknowledged: the platform keeps it and retries.
-        logger.exception("%s webhook could not be stored", source.platform)
-        response = error_response(503, "service_unavailable",
-                                  "The event could not be stored; send it again later.")
-        response["Retry-After"] = "30"
-        return response
+        WebhookEvent.objects.create(status=Status.REJECTED, error=exc.message,
+                                    signature_valid=exc.code != "invalid_signature", **stored)
+        return error_response(exc.status, exc.code, exc.message)
+
+    event_id = source.event_id(headers, payload, body)
+    event_type = str(payload.get(source.event_type_field) or "")[:120]
+    stored.update(event_id=event_id, event_type=event_type, signature_valid=True)
+    event = _insert_unless_duplicate(status=Status.ACCEPTED,
+                                     dedupe_key=f"{source.platform}:{event_id}", **stored)
+    if event is None:
+        WebhookEvent.objects.create(status=Status.DUPLICATE, **stored)
+        return JsonResponse({"status": "duplicate", "event_id": event_id})
     transaction.on_commit(_nudge)
     return JsonResponse({"status": "accepted", "event_id": event_id}, status=202)
 
@@ -223,7 +211,15 @@ def webhook_view(source: WebhookSource) -> Callable[[HttpRequest], HttpResponse]
     def view(request: HttpRequest) -> HttpResponse:
         if request.method != "POST":
             return error_response(405, "method_not_allowed", "Webhooks are POSTed.")
-        return webhook_receive(source, request)
+        try:
+            return webhook_receive(source, request)
+        except DatabaseError:
+            # Not stored, so not acknowledged: the platform keeps it and retries.
+            logger.exception("%s webhook could not be stored", source.platform)
+            response = error_response(503, "service_unavailable",
+                                      "The event could not be stored; send it again later.")
+            response["Retry-After"] = "30"
+            return response
 
     return view
 
