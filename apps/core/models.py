@@ -27,6 +27,9 @@ class SyncLog(models.Model):
         CONFLICT = "conflict", "Conflict"
         RETRY = "retry", "Retry"
         SKIPPED = "skipped", "Skipped"
+        # Written before the request goes out, then updated with the outcome:
+        # a row still "started" is an exchange cut off (the worker was killed).
+        STARTED = "started", "Started, no outcome recorded"
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     platform = models.CharField(max_length=40)
@@ -94,9 +97,17 @@ class WebhookEvent(models.Model):
     # Unique among deliveries that were accepted; NULL for rejected and
     # duplicate ones, so every delivery is kept but each event runs once.
     dedupe_key = models.CharField(max_length=260, null=True, blank=True, unique=True)
+    # The same for the signed content: a captured delivery replayed with a
+    # new event id (outside the signature) is still the same event.
+    content_dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
     status = models.CharField(max_length=12, choices=Status.choices)
     headers = models.JSONField(default=dict, blank=True)
+    # Rejected deliveries keep only the start of their body (see body_bytes
+    # and body_sha256 for the whole of it): a forger must not fill the disk.
     body = models.TextField(blank=True)
+    body_bytes = models.PositiveIntegerField(default=0, help_text="Size of the body as received.")
+    body_sha256 = models.CharField(max_length=64, blank=True,
+                                   help_text="SHA-256 of the body as received.")
     signature_valid = models.BooleanField(default=False)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -175,6 +186,16 @@ class OutboundOperation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+
+class Heartbeat(models.Model):
+    """One row per probe, rewritten on each check: proves the database takes writes."""
+
+    name = models.CharField(max_length=40, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
 
 
 class ApiTokenQuerySet(models.QuerySet):
