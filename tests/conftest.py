@@ -57,6 +57,15 @@ def manager_user(django_user_model):
 
 
 @pytest.fixture
+def manager_client(client, manager_user):
+    """The back-office as a Manager sees it, not as a superuser who bypasses every check."""
+    manager_user.is_staff = True
+    manager_user.save(update_fields=["is_staff"])
+    client.force_login(manager_user)
+    return client
+
+
+@pytest.fixture
 def api_client(manager_user):
     from rest_framework.test import APIClient
 

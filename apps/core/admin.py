@@ -1,4 +1,4 @@
-"""Back-office for the core: audit log, webhook inbox, outbox."""
+"""Back-office for the core: audit log, webhook inbox, outbox, periodic jobs."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import json
 
 from django.contrib import admin
 from django.utils.html import format_html
+from django_celery_beat import admin as beat_admin
+from django_celery_beat.models import PeriodicTask
 
 from apps.core.admin_tools import (
     BigTableAdmin,
     PlatformFilter,
     ReadOnlyAdmin,
+    require_change_permission,
     run_service_action,
 )
 from apps.core.models import ApiToken, OutboundOperation, SyncLog, WebhookEvent
@@ -21,7 +24,7 @@ from apps.core.webhooks import webhook_replay
 STATUS_COLOURS = {
     "success": "#1a7f37", "processed": "#1a7f37", "succeeded": "#1a7f37",
     "failed": "#cf222e", "rejected": "#cf222e", "dead": "#cf222e",
-    "conflict": "#9a6700", "retry": "#9a6700", "unknown": "#9a6700",
+    "conflict": "#9a6700", "retry": "#9a6700", "unknown": "#9a6700", "started": "#9a6700",
     "duplicate": "#57606a", "skipped": "#57606a", "ignored": "#57606a",
 }
 
@@ -81,7 +84,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     search_fields = ("=event_id", "=event_type")
     fields = ("received_at", "platform", "event_type", "event_id", "status",
               "signature_valid", "error", "attempts", "claimed_at", "processed_at", "remote_addr",
-              "request_id", "headers", "body_pretty")
+              "request_id", "headers", "body_bytes", "body_sha256", "body_pretty")
     readonly_fields = fields
     actions = ["replay"]
 
@@ -93,7 +96,7 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     def body_pretty(self, obj: WebhookEvent) -> str:
         return pretty(obj.body)
 
-    @admin.action(description="Replay the selected events")
+    @admin.action(description="Replay the selected events", permissions=["change"])
     def replay(self, request, queryset):
         run_service_action(self, request, queryset, lambda e: webhook_replay(event=e),
                            "{count} event(s) queued for processing again.")
@@ -124,12 +127,12 @@ class OutboundOperationAdmin(BigTableAdmin):
     def short_error(self, obj: OutboundOperation) -> str:
         return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
 
-    @admin.action(description="Retry now")
+    @admin.action(description="Retry now", permissions=["change"])
     def retry_now(self, request, queryset):
         run_service_action(self, request, queryset, lambda op: operation_retry_now(operation=op),
                            "{count} operation(s) queued.")
 
-    @admin.action(description="Mark resolved (settled by hand)")
+    @admin.action(description="Mark resolved (settled by hand)", permissions=["change"])
     def mark_resolved(self, request, queryset):
         note = f"marked resolved by {request.user.get_username()}"
         run_service_action(self, request, queryset,
@@ -152,3 +155,35 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# django-celery-beat's actions declare no permission: anyone who may look at
+# the periodic jobs (a Manager) could enable, disable or run any of them.
+admin.site.unregister(PeriodicTask)
+
+
+@admin.register(PeriodicTask)
+class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.enable_tasks.short_description,
+                  permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        require_change_permission(self, request)
+        return super().enable_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.disable_tasks.short_description,
+                  permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        require_change_permission(self, request)
+        return super().disable_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.toggle_tasks.short_description,
+                  permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        require_change_permission(self, request)
+        return super().toggle_tasks(request, queryset)
+
+    @admin.action(description=beat_admin.PeriodicTaskAdmin.run_tasks.short_description,
+                  permissions=["change"])
+    def run_tasks(self, request, queryset):
+        require_change_permission(self, request)
+        return super().run_tasks(request, queryset)

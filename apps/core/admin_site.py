@@ -1,10 +1,21 @@
-"""The hub's admin site: the default one plus the platform health page."""
+"""The hub's admin site: Django's, plus the platform health page, with every
+page it adds or wraps behind the permissions of the models it shows."""
 
 from django.contrib import admin
+from django.contrib.auth import get_permission_codename
+from django.contrib.contenttypes import views as contenttype_views
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
+from apps.core.models import OutboundOperation, SyncLog
 from apps.core.selectors import platform_health
+
+# The health page summarises the outbox and the audit log: who may read
+# both may read it.
+PLATFORM_HEALTH_MODELS = (OutboundOperation, SyncLog)
 
 
 class HubAdminSite(admin.AdminSite):
@@ -13,11 +24,54 @@ class HubAdminSite(admin.AdminSite):
     index_title = "Back-office"
 
     def get_urls(self):
-        extra = [path("platform-health/", self.admin_view(self.platform_health_view),
-                      name="platform-health")]
-        return extra + super().get_urls()
+        urls = [path("platform-health/", self.admin_view(self.platform_health_view),
+                     name="platform-health")]
+        for pattern in super().get_urls():
+            if getattr(pattern, "name", None) == "view_on_site":
+                # Django's shortcut finds any object by its ids, whoever asks.
+                pattern = path(str(pattern.pattern), self.admin_view(self.view_on_site),
+                               name="view_on_site")
+            urls.append(pattern)
+        return urls
+
+    def has_model_view_permission(self, request, model) -> bool:
+        """What the model's change list asks for: its view (or change) permission."""
+        model_admin = self._registry.get(model)
+        if model_admin is not None:
+            return model_admin.has_view_permission(request)
+        opts = model._meta
+        return any(request.user.has_perm(f"{opts.app_label}.{get_permission_codename(a, opts)}")
+                   for a in ("view", "change"))
+
+    def has_platform_health_permission(self, request) -> bool:
+        return all(self.has_model_view_permission(request, model)
+                   for model in PLATFORM_HEALTH_MODELS)
+
+    def index(self, request, extra_context=None):
+        context = {"can_view_platform_health": self.has_platform_health_permission(request),
+                   **(extra_context or {})}
+        return super().index(request, context)
+
+    def app_index(self, request, app_label, extra_context=None):
+        # Only registered apps reach this page, so an empty list means the user
+        # may see nothing in it: that is a refusal, not a missing page.
+        if not self.get_app_list(request, app_label):
+            raise PermissionDenied
+        return super().app_index(request, app_label, extra_context)
+
+    def view_on_site(self, request, content_type_id, object_id):
+        try:
+            model = ContentType.objects.get_for_id(content_type_id).model_class()
+        except (ContentType.DoesNotExist, ValueError):
+            model = None
+        # An unknown type is refused like a forbidden one: the answer tells nothing.
+        if model is None or not self.has_model_view_permission(request, model):
+            raise PermissionDenied
+        return contenttype_views.shortcut(request, content_type_id, object_id)
 
     def platform_health_view(self, request):
-        context = {**self.each_context(request), "title": "Platform health",
+        if not self.has_platform_health_permission(request):
+            raise PermissionDenied
+        context = {**self.each_context(request), "title": _("Platform health"),
                    "platforms": platform_health()}
         return TemplateResponse(request, "admin/core/platform_health.html", context)

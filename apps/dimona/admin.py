@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import badge
-from apps.core.admin_tools import BigTableAdmin, run_service_action
+from apps.core.admin_tools import (
+    BigTableAdmin,
+    confirmed_service_action,
+    require_change_permission,
+    run_service_action,
+)
 from apps.core.errors import ServiceError
 from apps.dimona import services
 from apps.dimona.mapping import BRUSSELS
@@ -176,17 +183,17 @@ class ShiftAdmin(BigTableAdmin):
             raise forms.ValidationError(exc.message) from exc
         obj.pk = created.pk
 
-    @admin.action(description="Declare (Dimona-In)")
+    @admin.action(description="Declare (Dimona-In)", permissions=["change"])
     def declare(self, request, queryset):
         run_service_action(self, request, queryset, lambda shift: services.shift_declare(
             shift=shift), "{count} shift(s) declared or already declared.")
 
-    @admin.action(description="Mark no-show (cancels the Dimona)")
+    @admin.action(description="Mark no-show (cancels the Dimona)", permissions=["change"])
     def mark_no_show(self, request, queryset):
         run_service_action(self, request, queryset, lambda shift: services.shift_mark_no_show(
             shift=shift), "{count} no-show(s) recorded; Dimona-Cancel sent.")
 
-    @admin.action(description="Poll the ONSS now")
+    @admin.action(description="Poll the ONSS now", permissions=["change"])
     def poll_now(self, request, queryset):
         declarations = DimonaDeclaration.objects.filter(
             shift__in=queryset, status__in=["sent", "waiting_sigedis", "manual_check"])
@@ -194,22 +201,14 @@ class ShiftAdmin(BigTableAdmin):
                            lambda d: services.declaration_poll_now(declaration=d),
                            "{count} declaration(s) polled again.")
 
-    @admin.action(description="Cancel the shift and its Dimona…")
+    @admin.action(description="Cancel the shift and its Dimona…", permissions=["change"])
     def cancel_dimona(self, request, queryset):
-        if "apply" in request.POST:
-            form = CancelForm(request.POST)
-            if form.is_valid():
-                reason = form.cleaned_data["reason"]
-                run_service_action(self, request, queryset, lambda shift: services.shift_cancel(
-                    shift=shift, reason=reason), "{count} Dimona-Cancel(s) sent.")
-                return None
-        else:
-            form = CancelForm()
-        return TemplateResponse(request, "admin/dimona/confirm_cancel.html", {
-            **self.admin_site.each_context(request), "title": "Cancel shifts and their Dimona",
-            "shifts": queryset, "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        })
+        return confirmed_service_action(
+            self, request, queryset, action="cancel_dimona", form_class=CancelForm,
+            service=lambda shift, data: services.shift_cancel(shift=shift, reason=data["reason"]),
+            success=_("{count} Dimona-Cancel(s) sent."),
+            title=_("Cancel shifts and their Dimona"),
+            template="admin/dimona/confirm_cancel.html")
 
     # -- the live page ------------------------------------------------------------
     def get_urls(self):
@@ -217,8 +216,12 @@ class ShiftAdmin(BigTableAdmin):
                      name="dimona_shift_live"), *super().get_urls()]
 
     def live_view(self, request):
+        # Part of the shifts' change list, with its permissions: watching needs
+        # the view permission, clocking in or marking a no-show the change one.
         if request.method == "POST":
             return self._live_action(request)
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         now = timezone.now()
         today = timezone.localtime(now, BRUSSELS).date()
         candidates = list(no_show_candidates(now))
@@ -229,11 +232,13 @@ class ShiftAdmin(BigTableAdmin):
                 pk__in=shifts_of_day(today).values("pk")).select_related("worker", "employer"),
             "candidate_ids": {shift.pk for shift in candidates},
             "candidates": candidates,
+            "can_change": self.has_change_permission(request),
             "now": now,
         }
         return TemplateResponse(request, "admin/dimona/live.html", context)
 
     def _live_action(self, request):
+        require_change_permission(self, request)
         shift = Shift.objects.filter(pk=request.POST.get("shift")).first()
         if shift is None:
             self.message_user(request, "Unknown shift.", messages.ERROR)
@@ -287,7 +292,7 @@ class DimonaDeclarationAdmin(BigTableAdmin):
     def anomaly_list(self, obj: DimonaDeclaration) -> str:
         return anomalies_html(obj.anomalies)
 
-    @admin.action(description="Poll the ONSS now")
+    @admin.action(description="Poll the ONSS now", permissions=["change"])
     def poll_now(self, request, queryset):
         run_service_action(self, request, queryset,
                            lambda d: services.declaration_poll_now(declaration=d),

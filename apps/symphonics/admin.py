@@ -8,16 +8,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count, Q
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import badge, pretty
-from apps.core.admin_tools import BigTableAdmin, run_service_action
-from apps.core.errors import ServiceError
+from apps.core.admin_tools import BigTableAdmin, confirmed_service_action, run_service_action
 from apps.core.fields import EncryptedTextField
-from apps.core.http import PlatformError
 from apps.symphonics import services
 from apps.symphonics.models import (
     Intervention,
@@ -246,50 +244,36 @@ class InterventionAdmin(BigTableAdmin):
         return pretty(json.dumps(payload, ensure_ascii=False))
 
     # -- actions --------------------------------------------------------------------
-    @admin.action(description="Publish to Symphonics")
+    @admin.action(description="Publish to Symphonics", permissions=["change"])
     def publish(self, request, queryset):
         run_service_action(self, request, queryset,
                            lambda obj: services.intervention_publish(intervention=obj),
                            "{count} intervention(s) published or on their way.")
 
-    @admin.action(description="Refresh the status from Symphonics")
+    @admin.action(description="Refresh the status from Symphonics", permissions=["change"])
     def refresh_status(self, request, queryset):
         run_service_action(self, request, queryset,
                            lambda obj: services.intervention_refresh(intervention=obj),
                            "{count} status(es) refreshed.")
 
-    @admin.action(description="Validate the PDL with Symphonics")
+    @admin.action(description="Validate the PDL with Symphonics", permissions=["change"])
     def validate_pdl(self, request, queryset):
-        for obj in queryset:
-            try:
-                check = services.intervention_check_pdl(intervention=obj)
-            except (ServiceError, PlatformError) as exc:
-                self.message_user(request, f"{obj}: {getattr(exc, 'message', exc)}",
-                                  messages.ERROR)
-                continue
+        def report(obj: Intervention, check) -> None:
             obj.refresh_from_db(fields=["pdl_check_message"])
             self.message_user(request, f"{obj.external_id}: PDL {obj.pdl} — "
                                        f"{obj.pdl_check_message}",
                               messages.SUCCESS if check.valid else messages.WARNING)
 
-    @admin.action(description="Add a proof document…")
+        run_service_action(self, request, queryset,
+                           lambda obj: services.intervention_check_pdl(intervention=obj),
+                           None, report=report)
+
+    @admin.action(description="Add a proof document…", permissions=["change"])
     def add_proof(self, request, queryset):
-        if "apply" in request.POST:
-            form = AddProofForm(request.POST)
-            if form.is_valid():
-                document = dict(form.cleaned_data)
-                run_service_action(
-                    self, request, queryset,
-                    lambda obj: services.intervention_add_documents(intervention=obj,
-                                                                    documents=[document]),
-                    "Document added to {count} intervention(s); it is sent to Symphonics.")
-                return None
-        else:
-            form = AddProofForm()
-        return TemplateResponse(request, "admin/symphonics/add_proof.html", {
-            **self.admin_site.each_context(request),
-            "title": "Add a proof document",
-            "interventions": queryset,
-            "form": form,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-        })
+        return confirmed_service_action(
+            self, request, queryset, action="add_proof", form_class=AddProofForm,
+            service=lambda obj, document: services.intervention_add_documents(
+                intervention=obj, documents=[dict(document)]),
+            success=_("Document added to {count} intervention(s); it is sent to Symphonics."),
+            title=_("Add a proof document"),
+            template="admin/symphonics/add_proof.html")

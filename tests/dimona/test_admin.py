@@ -12,6 +12,7 @@ from tests.dimona.helpers import drive_outbox
 pytestmark = pytest.mark.django_db
 
 
+
 def count_queries(client, url) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
@@ -20,22 +21,22 @@ def count_queries(client, url) -> int:
 
 @pytest.mark.parametrize("url", ["/admin/dimona/shift/", "/admin/dimona/dimonadeclaration/",
                                  "/admin/dimona/worker/"])
-def test_it_lists_with_a_constant_number_of_queries(admin_client, url, onss):
+def test_it_lists_with_a_constant_number_of_queries(manager_client, url, onss):
     onss.accept_posts()
     ShiftFactory()
     DimonaDeclaration.objects.create(shift=Shift.objects.get(), kind="in")
-    few = count_queries(admin_client, url)
+    few = count_queries(manager_client, url)
     for _ in range(15):
         shift = ShiftFactory()
         DimonaDeclaration.objects.create(shift=shift, kind="in")
-    assert count_queries(admin_client, url) == few
+    assert count_queries(manager_client, url) == few
 
 
-def test_it_declares_from_the_admin_and_reports_refusals(admin_client, onss):
+def test_it_declares_from_the_admin_and_reports_refusals(manager_client, onss):
     onss.accept_posts()
     accepted = ShiftFactory()
     proposed = ShiftFactory(status=Shift.Status.PROPOSED)
-    response = admin_client.post("/admin/dimona/shift/", {
+    response = manager_client.post("/admin/dimona/shift/", {
         "action": "declare", "_selected_action": [accepted.pk, proposed.pk]}, follow=True)
     messages = [str(m) for m in response.context["messages"]]
     assert any("1 shift(s) declared" in m for m in messages)
@@ -43,18 +44,18 @@ def test_it_declares_from_the_admin_and_reports_refusals(admin_client, onss):
     assert accepted.declarations.count() == 1 and proposed.declarations.count() == 0
 
 
-def test_it_asks_for_a_reason_before_cancelling(admin_client, onss):
+def test_it_asks_for_a_reason_before_cancelling(manager_client, onss):
     onss.accept_posts()
     onss.result(900000000001, "A", period_id=77)
     shift = ShiftFactory(start=brussels(2026, 11, 23, 17))
     with time_machine.travel(brussels(2026, 11, 22, 20), tick=False) as traveller:
-        admin_client.post("/admin/dimona/shift/", {"action": "declare",
-                                                   "_selected_action": [shift.pk]})
+        manager_client.post("/admin/dimona/shift/", {"action": "declare",
+                                                     "_selected_action": [shift.pk]})
         drive_outbox(traveller)
-        confirm = admin_client.post("/admin/dimona/shift/", {
+        confirm = manager_client.post("/admin/dimona/shift/", {
             "action": "cancel_dimona", "_selected_action": [shift.pk]})
         assert confirm.status_code == 200 and b"reason" in confirm.content
-        admin_client.post("/admin/dimona/shift/", {
+        manager_client.post("/admin/dimona/shift/", {
             "action": "cancel_dimona", "_selected_action": [shift.pk], "apply": "1",
             "reason": "restaurant closed"})
     cancel = shift.declarations.get(kind="cancel")
@@ -63,19 +64,19 @@ def test_it_asks_for_a_reason_before_cancelling(admin_client, onss):
     assert shift.status == Shift.Status.CANCELLED
 
 
-def test_it_shows_no_show_candidates_on_the_live_page(admin_client, onss):
+def test_it_shows_no_show_candidates_on_the_live_page(manager_client, onss):
     onss.accept_posts()
     onss.result(900000000001, "A", period_id=77)
     late = ShiftFactory(start=brussels(2026, 11, 22, 11), worker=WorkerFactory(first_name="Late"))
     with time_machine.travel(brussels(2026, 11, 22, 10), tick=False) as traveller:
-        admin_client.post("/admin/dimona/shift/", {"action": "declare",
-                                                   "_selected_action": [late.pk]})
+        manager_client.post("/admin/dimona/shift/", {"action": "declare",
+                                                     "_selected_action": [late.pk]})
         drive_outbox(traveller)
     with time_machine.travel(brussels(2026, 11, 22, 11, 45), tick=False):
-        page = admin_client.get("/admin/dimona/shift/live/")
+        page = manager_client.get("/admin/dimona/shift/live/")
         assert page.status_code == 200
         assert [s.pk for s in page.context["candidates"]] == [late.pk]
-        admin_client.post("/admin/dimona/shift/live/", {"shift": late.pk, "action": "no_show"})
+        manager_client.post("/admin/dimona/shift/live/", {"shift": late.pk, "action": "no_show"})
     late.refresh_from_db()
     assert late.status == Shift.Status.NO_SHOW
     assert late.declarations.get(kind="cancel").reason == "no_show"
