@@ -1,8 +1,13 @@
 """The platform client: the one way the hub talks HTTP to a platform.
 
 Every call goes through the same steps, in this order:
-  circuit breaker → shared rate limiter → credentials → request with
-  (connect, read) timeouts → audit log (redacted) → classification.
+  credentials → circuit breaker → shared rate limiter → audit row inserted
+  "started" (redacted) → request with (connect, read) timeouts → audit row
+  updated with the outcome → classification.
+
+A row still "started" is an exchange cut off before its outcome was known
+(the worker was killed). A token endpoint's response body is never logged,
+only its size.
 
 Classification decides what happens next:
   2xx, or a status the caller declared expected (`accept`)  → returned
@@ -36,7 +41,7 @@ from urllib.parse import urlencode
 import requests
 from django.utils import timezone
 
-from apps.core.audit import LogContext, synclog_record
+from apps.core.audit import LogContext, synclog_finish, synclog_record, synclog_start
 from apps.core.auth import AuthProvider, OAuthTokenProvider, TokenError
 from apps.core.breaker import BreakerPolicy, CircuitBreaker, CircuitOpenError
 from apps.core.models import SyncLog
@@ -260,7 +265,9 @@ class PlatformClient:
             # gate, and when the circuit is half-open it is the probe.
             request_headers = self._headers(headers, authenticated)
             self._gate(log)
-            body_text, content_type = self._body_for_log(json, data)
+            # On record before it is sent: a worker killed mid-call leaves it "started".
+            entry = self._log_start(log, method, url, request_headers, json, data, params,
+                                    attempt)
             started = time.monotonic()
             try:
                 response = self.session.request(
@@ -270,9 +277,9 @@ class PlatformClient:
             except _NEVER_SENT as exc:
                 # Our request could not even be built: not the platform's
                 # failure, and sending it again would fail the same way.
-                self._log(log, method, url, request_headers, body_text, content_type, None,
-                          attempt, _ms_since(started), error=f"{type(exc).__name__}: {exc}",
-                          status=SyncLog.Status.FAILED, params=params)
+                self._log_outcome(entry, log, None, _ms_since(started),
+                                  error=f"{type(exc).__name__}: {exc}",
+                                  status=SyncLog.Status.FAILED)
                 raise PermanentError(f"{self.platform.name}: cannot send {method} {path}: {exc}",
                                      platform=self.platform.name) from exc
             except requests.RequestException as exc:
@@ -281,10 +288,11 @@ class PlatformClient:
                 sent = _may_have_been_sent(exc)
                 can_retry = (idempotent or not sent) and attempt < retry.max_attempts
                 delay = retry.backoff(attempt, self.rng) if can_retry else None
-                self._log(log, method, url, request_headers, body_text, content_type, None,
-                          attempt, duration, error=f"{type(exc).__name__}: {exc}",
-                          status=SyncLog.Status.RETRY if can_retry else SyncLog.Status.FAILED,
-                          retry_in=delay, params=params)
+                self._log_outcome(entry, log, None, duration,
+                                  error=f"{type(exc).__name__}: {exc}",
+                                  status=SyncLog.Status.RETRY if can_retry
+                                  else SyncLog.Status.FAILED,
+                                  retry_in=delay)
                 if can_retry:
                     self.sleep(delay)
                     continue
@@ -301,17 +309,15 @@ class PlatformClient:
                 self.breaker.record_success()
 
             if 200 <= status < 300 or status in accept:
-                self._log(log, method, url, request_headers, body_text, content_type, response,
-                          attempt, duration, status=SyncLog.Status.SUCCESS, params=params)
+                self._log_outcome(entry, log, response, duration, status=SyncLog.Status.SUCCESS)
                 return response
 
             error = self.platform.error_parser(response)
             if status == 401 and authenticated and self.auth and not token_refreshed:
                 # The token may have been revoked or expired early: one fresh
                 # token, one more try, never a loop.
-                self._log(log, method, url, request_headers, body_text, content_type, response,
-                          attempt, duration, status=SyncLog.Status.RETRY, error=_describe(error),
-                          params=params)
+                self._log_outcome(entry, log, response, duration, status=SyncLog.Status.RETRY,
+                                  error=_describe(error))
                 self.auth.invalidate(refused=request_headers)
                 token_refreshed = True
                 attempt -= 1
@@ -323,10 +329,10 @@ class PlatformClient:
                 unknown = not idempotent and status not in NOT_PROCESSED_STATUSES
                 can_retry = (not unknown and attempt < retry.max_attempts
                              and delay <= retry.max_inline_wait)
-                self._log(log, method, url, request_headers, body_text, content_type, response,
-                          attempt, duration, error=_describe(error),
-                          status=SyncLog.Status.RETRY if can_retry else SyncLog.Status.FAILED,
-                          retry_in=delay if can_retry else None, params=params)
+                self._log_outcome(entry, log, response, duration, error=_describe(error),
+                                  status=SyncLog.Status.RETRY if can_retry
+                                  else SyncLog.Status.FAILED,
+                                  retry_in=delay if can_retry else None)
                 if can_retry:
                     self.sleep(delay)
                     continue
@@ -338,10 +344,9 @@ class PlatformClient:
                     retry_after=max(retry_after or 0.0, delay), response=response,
                 )
 
-            self._log(log, method, url, request_headers, body_text, content_type, response,
-                      attempt, duration, error=_describe(error),
-                      status=SyncLog.Status.CONFLICT if status == 409 else SyncLog.Status.FAILED,
-                      params=params)
+            self._log_outcome(entry, log, response, duration, error=_describe(error),
+                              status=SyncLog.Status.CONFLICT if status == 409
+                              else SyncLog.Status.FAILED)
             raise PermanentError(
                 f"{self.platform.name} refused {method} {path} ({status}): {_describe(error)}",
                 platform=self.platform.name, status_code=status, error=error, response=response,
@@ -392,9 +397,11 @@ class PlatformClient:
                     timeout: Any = None) -> requests.Response:
         # Token errors (400/401) are returned, not raised: the provider turns
         # them into a clear TokenError.
+        # The response is the token itself: it is never logged, not even
+        # redacted, since a body cut short by a fault cannot be read by key.
         return self.request("POST", url, data=data, headers=headers, authenticated=False,
                             idempotent=True, accept=range(400, 500),
-                            log=LogContext(action="auth.token"))
+                            log=LogContext(action="auth.token", keep_response_body=False))
 
     @staticmethod
     def _body_for_log(json: Any, data: dict[str, str] | None) -> tuple[str, str]:
@@ -404,55 +411,77 @@ class PlatformClient:
             return urlencode(data), "application/x-www-form-urlencoded"
         return "", ""
 
-    def _log(
+    @property
+    def _log_keys(self) -> frozenset[str]:
+        return self.platform.sensitive_keys | self._credential_keys
+
+    def _log_start(
         self,
         log: LogContext,
         method: str,
         url: str,
         request_headers: dict[str, str],
-        body_text: str,
-        content_type: str,
-        response: requests.Response | None,
+        json: Any,
+        data: dict[str, str] | None,
+        params: dict[str, Any] | None,
         attempt: int,
+    ) -> SyncLog:
+        keys = self._log_keys
+        body_text, content_type = self._body_for_log(json, data)
+        separator = "&" if "?" in url else "?"
+        full_url = f"{url}{separator}{urlencode(params, doseq=True)}" if params else url
+        return synclog_start(
+            platform=self.platform.name,
+            log=log,
+            direction=SyncLog.Direction.OUTBOUND,
+            http_method=method,
+            url=full_url,
+            request_headers=redact_headers(request_headers, keys),
+            request_body=redact_body(body_text, content_type, sensitive_keys=keys,
+                                     secrets=log.secrets),
+            attempt=attempt,
+            sensitive_keys=keys,
+        )
+
+    def _log_outcome(
+        self,
+        entry: SyncLog,
+        log: LogContext,
+        response: requests.Response | None,
         duration_ms: int,
         *,
         status: str,
         error: str = "",
         retry_in: float | None = None,
-        params: dict[str, Any] | None = None,
     ) -> None:
-        keys = self.platform.sensitive_keys | self._credential_keys
-        separator = "&" if "?" in url else "?"
-        full_url = f"{url}{separator}{urlencode(params, doseq=True)}" if params else url
+        keys = self._log_keys
         remote_id = ""
+        response_headers: dict[str, str] = {}
+        response_body = ""
+        # `is not None`: a Response is falsy for 4xx/5xx, whose headers
+        # (request ids, Retry-After) matter most.
         if response is not None:
             remote_id = response.headers.get(self.platform.remote_request_id_header, "")
             if not remote_id and response.status_code >= 400:
                 remote_id = self.platform.error_parser(response).request_id
             if remote_id:
                 logger.info("%s %s %s -> %s (platform request id %s)", self.platform.name,
-                            method, log.action, response.status_code, remote_id)
-        synclog_record(
-            platform=self.platform.name,
+                            entry.http_method, log.action, response.status_code, remote_id)
+            response_headers = redact_headers(dict(response.headers), keys)
+            if log.keep_response_body:
+                response_body = redact_body(
+                    response.content, response.headers.get("Content-Type", ""),
+                    sensitive_keys=keys, secrets=log.secrets)
+            else:
+                response_body = f"[{log.action} response not stored: {len(response.content)} bytes]"
+        synclog_finish(
+            entry=entry,
             log=log,
-            direction=SyncLog.Direction.OUTBOUND,
             status=status,
-            http_method=method,
-            url=full_url,
             http_status=response.status_code if response is not None else None,
-            request_headers=redact_headers(request_headers, keys),
-            request_body=redact_body(body_text, content_type, sensitive_keys=keys,
-                                     secrets=log.secrets),
-            # `is not None`: a Response is falsy for 4xx/5xx, whose headers
-            # (request ids, Retry-After) matter most.
-            response_headers=redact_headers(dict(response.headers), keys)
-            if response is not None else {},
-            response_body=redact_body(response.content, response.headers.get("Content-Type", ""),
-                                      sensitive_keys=keys, secrets=log.secrets)
-            if response is not None else "",
+            response_headers=response_headers,
+            response_body=response_body,
             error=error,
-            attempt=attempt,
-            retry_count=attempt - 1,
             next_retry_at=timezone.now() + timedelta(seconds=retry_in) if retry_in else None,
             duration_ms=duration_ms,
             remote_request_id=remote_id,

@@ -3,10 +3,11 @@
 A domain service calls `operation_enqueue()` inside the transaction that
 makes the change; the operation row commits with it, and a Celery task is
 sent only after the commit. Workers claim an operation with a conditional
-UPDATE (no row locks held across the HTTP call) and a lease; when a worker
-dies, its lease expires and the one-minute sweep hands the operation to
-another worker, flagged `needs_reconcile`, because the dead worker may
-have reached the platform.
+UPDATE (no row locks held across the HTTP call) and a short lease, which
+they renew while the handler runs (a heartbeat); when a worker dies, its
+lease expires within OUTBOX_LEASE_SECONDS and the one-minute sweep hands
+the operation to another worker, flagged `needs_reconcile`, because the
+dead worker may have reached the platform.
 
 Handlers are plain functions registered per `kind`:
 
@@ -21,16 +22,19 @@ it on the platform's schedule, OutcomeUnknownError retries it with
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import random
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -225,7 +229,8 @@ def operation_run(operation_id: int) -> OutboundOperation | None:
     if handler is None:
         return _finish_dead(operation, f"no handler for {operation.kind!r}")
     try:
-        outcome = handler(operation, reconcile=operation.needs_reconcile)
+        with _lease_heartbeat(operation):
+            outcome = handler(operation, reconcile=operation.needs_reconcile)
     except PermanentError as exc:
         return _finish_dead(operation, str(exc), exc.status_code)
     except OutcomeUnknownError as exc:
@@ -250,6 +255,58 @@ def operation_run(operation_id: int) -> OutboundOperation | None:
                          operation.pk, operation.kind)
         return _finish_failed(operation, exc, state=State.UNKNOWN)
     return _finish_succeeded(operation, outcome)
+
+
+# Renewals per lease: a renewal or two may be lost to a slow database before
+# another worker can take the operation.
+HEARTBEATS_PER_LEASE = 3
+
+
+@contextmanager
+def _lease_heartbeat(operation: OutboundOperation) -> Iterator[None]:
+    """Renew the operation's lease until the block ends.
+
+    A daemon thread renews it on its own database connection, in autocommit:
+    no transaction stays open across the handler's HTTP calls, and the
+    handler's own transactions do not hold the renewals back.
+    """
+    stop = threading.Event()
+    # The copied context carries the request id into the thread's log lines.
+    beat = threading.Thread(
+        target=contextvars.copy_context().run,
+        args=(_renew_lease, operation.pk, operation.attempts, stop),
+        name=f"outbox-lease-{operation.pk}", daemon=True,
+    )
+    beat.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        # Not waiting for ever on a renewal stuck in the database: a renewal
+        # after the outcome is saved matches nothing (the same fence as _save).
+        beat.join(timeout=settings.OUTBOX_LEASE_SECONDS)
+
+
+def _renew_lease(operation_id: int, attempts: int, stop: threading.Event) -> None:
+    lease = timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+    try:
+        while not stop.wait(lease.total_seconds() / HEARTBEATS_PER_LEASE):
+            try:
+                renewed = OutboundOperation.objects.filter(
+                    pk=operation_id, state=State.IN_FLIGHT, attempts=attempts
+                ).update(lease_expires_at=timezone.now() + lease)
+            except DatabaseError:
+                # The lease has room for the next beat to try on a new connection.
+                logger.warning("Outbox operation %s: lease renewal failed", operation_id,
+                               exc_info=True)
+                connection.close()
+                continue
+            if not renewed:
+                logger.warning("Outbox operation %s: lease lost, no longer renewed",
+                               operation_id)
+                return
+    finally:
+        connection.close()
 
 
 def _save(operation: OutboundOperation, **changes: Any) -> OutboundOperation:

@@ -2,7 +2,8 @@
 
 Everything written to SyncLog or a log line goes through `redact()`: values
 under sensitive keys are masked, and explicit secret values (an SSIN, a
-token) are scrubbed wherever they appear in free text.
+token) are scrubbed wherever they appear in free text. A body whose keys
+cannot be read (not JSON, JSON cut short, not a form) is masked by pattern.
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ def redact_body(
                           ensure_ascii=False)
     elif "x-www-form-urlencoded" in content_type:
         text = _redact_form(text, sensitive_keys)
+    else:
+        # Not JSON (or JSON cut short by a fault) and not a form: the keys
+        # cannot be read, so whatever looks like a credential is masked.
+        text = mask_secret_patterns(text, sensitive_keys)
     text = scrub(text, secret_values)
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
 
@@ -125,6 +130,68 @@ def _redact_form(text: str, keys: frozenset[str]) -> str:
         name, sep, value = pair.partition("=")
         pairs.append(f"{name}{sep}{mask(value) if is_sensitive(name, keys) else value}")
     return "&".join(pairs)
+
+
+# In text that could not be parsed, a name is sensitive when its normalised
+# form contains one of these ("accessToken", "x_api_key", "client-secret")...
+_SENSITIVE_FRAGMENTS = (
+    "token", "secret", "password", "passwd", "apikey", "privatekey", "assertion",
+    "credential", "authorization", "cookie", "signature", "nationalnumber",
+)
+# ...or one of these as a word of its own: as fragments they would also hide
+# "processingStatus" or "missing".
+_SENSITIVE_WORDS = frozenset({"ssin", "inss", "niss", "key"})
+_NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+# A quoted name and its value, in JSON or a Python repr. The quoted value
+# runs to its closing quote or, in a body cut short, to the end of the text.
+_QUOTED_ENTRY = re.compile(
+    r"""(?P<head>(?P<q>["'])(?P<name>[^"'\\\r\n]{1,100})(?P=q)\s*:\s*)"""
+    r"""(?:(?P<vq>["'])(?P<text>(?:(?!(?P=vq))[^\\]|\\.)*)|(?P<number>-?\d[\d.]*))"""
+)
+# name=value in a form, a query string or a sentence ("access_token=...").
+_NAME_VALUE = re.compile(
+    r"""(?<![\w.-])(?P<name>[A-Za-z][\w.-]{0,99})=(?P<value>[^&\s"'<>,;)]*)""")
+# An Authorization header's credentials quoted in text; a short lowercase
+# word is prose ("Basic information"), not a credential.
+_AUTH_SCHEME = re.compile(
+    r"\b(?P<scheme>bearer|basic)\s+(?![a-z]{1,19}(?![\w\-.~+/=]))(?P<value>[\w\-.~+/]+=*)",
+    re.IGNORECASE,
+)
+# A JWT (its header is base64url JSON, so it starts "eyJ"), also cut short
+# after the payload began.
+_JWT = re.compile(r"\beyJ[\w-]+\.[\w-]*(?:\.[\w-]*)?")
+
+
+def _is_sensitive_name(name: str, keys: frozenset[str]) -> bool:
+    normalised = normalise_key(name)
+    if is_sensitive(name, keys) or any(part in normalised for part in _SENSITIVE_FRAGMENTS):
+        return True
+    return not _SENSITIVE_WORDS.isdisjoint(w.lower() for w in _NAME_WORDS.findall(name))
+
+
+def mask_secret_patterns(text: str,
+                         sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_KEYS) -> str:
+    """Mask what looks like a credential in text whose structure is unknown:
+    values of sensitive quoted keys and of sensitive name=value pairs,
+    Bearer and Basic credentials, and JWTs."""
+
+    def entry(match: re.Match) -> str:
+        if not _is_sensitive_name(match["name"], sensitive_keys):
+            return match[0]
+        if match["number"] is not None:
+            return match["head"] + mask(match["number"])
+        return match["head"] + match["vq"] + mask(match["text"])
+
+    def pair(match: re.Match) -> str:
+        if not _is_sensitive_name(match["name"], sensitive_keys):
+            return match[0]
+        return f"{match['name']}={mask(match['value'])}"
+
+    text = _QUOTED_ENTRY.sub(entry, text)
+    text = _NAME_VALUE.sub(pair, text)
+    text = _AUTH_SCHEME.sub(lambda m: f"{m['scheme']} {mask(m['value'], visible=0)}", text)
+    return _JWT.sub(lambda m: mask(m[0]), text)
 
 
 # A name=value pair of a query string, wherever it appears: in a URL, or in
