@@ -120,7 +120,7 @@ def main() -> None:
     gunicorn = subprocess.Popen(
         [str(Path(python).parent / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(args.workers), "--threads", str(args.threads),
-         "--log-level", "warning"], cwd=ROOT, env=env)
+         "--log-level", "warning", "--no-control-socket"], cwd=ROOT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):

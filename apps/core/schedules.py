@@ -88,3 +88,15 @@ register_schedule(Schedule(
     description="Every minute: re-send due or abandoned outbound operations and "
                 "webhook events whose task was lost.",
 ))
+
+register_schedule(Schedule(
+    name="core: purge old webhook deliveries",
+    task="core.purge_webhooks",
+    # Every night at 03:30 Brussels time: a quiet hour, and one that the DST
+    # changes (02:00 to 03:00 in March, 03:00 back to 02:00 in October) never
+    # skip nor repeat.
+    when=Crontab(minute="30", hour="3"),
+    description="Every night at 03:30 (Europe/Brussels): delete rejected webhook deliveries "
+                "older than WEBHOOK_REJECTED_RETENTION_DAYS, and processed, ignored or "
+                "duplicate ones older than WEBHOOK_PROCESSED_RETENTION_DAYS.",
+))

@@ -3,7 +3,12 @@
 from celery import shared_task
 
 from apps.core.operations import operation_run, operations_due_ids
-from apps.core.webhooks import webhook_process, webhooks_process_waiting, webhooks_stuck_ids
+from apps.core.webhooks import (
+    webhook_process,
+    webhooks_process_waiting,
+    webhooks_purge,
+    webhooks_stuck_ids,
+)
 
 
 @shared_task(name="core.run_operation", ignore_result=True)
@@ -31,3 +36,9 @@ def sweep() -> dict[str, int]:
     for event_id in event_ids:
         process_webhook.delay(event_id)
     return {"operations": len(operation_ids), "webhooks": len(event_ids)}
+
+
+@shared_task(name="core.purge_webhooks", ignore_result=True)
+def purge_webhooks() -> dict[str, int]:
+    """Every night: delete webhook deliveries past their retention period."""
+    return webhooks_purge()

@@ -1,22 +1,28 @@
 """The inbox: inbound webhooks stored, verified, de-duplicated, then processed.
 
 The receiving view does the least it can while the sender waits: it reads
-the raw body (refusing more than WEBHOOK_MAX_BODY_BYTES), checks the HMAC
-signature in constant time and the timestamp window, and stores the
-delivery in a single INSERT whatever the verdict, so rejected deliveries
-stay visible. An accepted event gets a unique `dedupe_key`; a second
+the raw body however it is framed (refusing more than WEBHOOK_MAX_BODY_BYTES),
+checks the HMAC signature in constant time and the timestamp window, and
+stores the delivery in a single INSERT whatever the verdict, so rejected
+deliveries stay visible. A rejected delivery keeps only the start of its
+body, and those with an invalid signature are throttled per source address,
+so forgeries cannot fill the disk. An accepted event gets a unique
+`dedupe_key` (its id) and `content_dedupe_key` (what was signed); a second
 delivery of the same event is stored as a duplicate and answered 200 so
 the sender stops retrying. Processing happens in a Celery task sent after
 the commit; the sweep re-sends events whose task was lost, and events whose
-worker died while processing them.
+worker died while processing them. Old rejected and finished rows are
+purged every night.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,11 +37,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
 
 from apps.core.api.errors import error_response
 from apps.core.context import current_request_id
 from apps.core.models import WebhookEvent
 from apps.core.redaction import redact_headers
+from apps.core.store import shared_store
 
 logger = logging.getLogger(__name__)
 Status = WebhookEvent.Status
@@ -62,11 +70,17 @@ class WebhookSource:
     timestamp_field: str = "timestamp"
     tolerance: timedelta = timedelta(minutes=5)
 
-    def verify_signature(self, body: bytes, header_value: str) -> bool:
+    def signed_content(self, body: bytes, headers: Mapping[str, str]) -> bytes:
+        """What the signature covers: the body here; a scheme that also signs a
+        timestamp header (`t.body`) returns that instead."""
+        return body
+
+    def verify_signature(self, content: bytes, header_value: str) -> bool:
+        """Check `header_value` against the HMAC of `signed_content(...)`."""
         secret = self.secret()
         if not secret or not header_value:
             return False
-        expected = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+        expected = hmac.new(secret.encode("utf-8"), content, hashlib.sha256).hexdigest()
         given = header_value.strip()
         if self.signature_prefix and given.startswith(self.signature_prefix):
             given = given[len(self.signature_prefix):]
@@ -121,22 +135,56 @@ def webhook_processor(platform: str) -> Callable[[WebhookHandler], WebhookHandle
 
 # -- receiving ----------------------------------------------------------------
 
+# A rejected delivery keeps this much of its body (its size and SHA-256 are
+# kept too): enough to see what was sent, too little to fill the disk.
+REJECTED_BODY_KEPT = 2048
+
+
 def _read_body(request: HttpRequest) -> bytes:
     limit = settings.WEBHOOK_MAX_BODY_BYTES
-    try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        raise WebhookRejected("payload_too_large", f"Body larger than {limit} bytes.", 413)
-    body = request.read(limit + 1)
+    too_large = WebhookRejected("payload_too_large", f"Body larger than {limit} bytes.", 413)
+    meta = request.META
+    chunked = "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+    # Only under WSGI: Django's ASGI handler reads such a body itself.
+    if chunked and not meta.get("CONTENT_LENGTH") and "wsgi.input" in meta:
+        body = _read_chunked(meta, limit + 1)
+    else:
+        try:
+            declared = int(request.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0
+        if declared > limit:
+            raise too_large
+        body = request.read(limit + 1)
     if len(body) > limit:
-        raise WebhookRejected("payload_too_large", f"Body larger than {limit} bytes.", 413)
+        raise too_large
     return body
 
 
-def _check(source: WebhookSource, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-    if not source.verify_signature(body, headers.get(source.signature_header, "")):
+def _read_chunked(meta: Mapping[str, Any], at_most: int) -> bytes:
+    """A body without Content-Length, which Django reads as empty.
+
+    Only a server that de-chunks the input and ends it with the body says so
+    with `wsgi.input_terminated` (gunicorn does); elsewhere the input may be
+    the raw connection, where reading to the end would wait for a sender who
+    is waiting for us.
+    """
+    if not meta.get("wsgi.input_terminated"):
+        raise WebhookRejected("length_required",
+                              "A chunked body cannot be read here; send a Content-Length.", 411)
+    stream, parts, size = meta["wsgi.input"], [], 0
+    while size < at_most:
+        part = stream.read(at_most - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
+
+
+def _check(source: WebhookSource, content: bytes, body: bytes,
+           headers: Mapping[str, str]) -> dict[str, Any]:
+    if not source.verify_signature(content, headers.get(source.signature_header, "")):
         raise WebhookRejected("invalid_signature", "The webhook signature is invalid.")
     try:
         payload = json.loads(body.decode("utf-8"))
@@ -160,31 +208,36 @@ def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse
     try:
         body = _read_body(request)
     except WebhookRejected as exc:
-        # Too big to store; logged so the refusal is not silent.
+        # Too big (or unreadable) to store; logged so the refusal is not silent.
         logger.warning("%s webhook refused: %s", source.platform, exc.message)
         return error_response(exc.status, exc.code, exc.message)
     # request.headers, not a dict copy: header names are case-insensitive, and
     # a source may spell its signature header differently from Django.
     headers = request.headers
+    body_sha256 = hashlib.sha256(body).hexdigest()
     stored = {
         "platform": source.platform,
         "headers": redact_headers(dict(headers)),
-        "body": body.decode("utf-8", errors="replace"),
+        "body_bytes": len(body),
+        "body_sha256": body_sha256,
         "remote_addr": request.META.get("REMOTE_ADDR") or None,
         "request_id": current_request_id(),
     }
+    content = source.signed_content(body, headers)
     try:
-        payload = _check(source, body, headers)
+        payload = _check(source, content, body, headers)
     except WebhookRejected as exc:
-        WebhookEvent.objects.create(status=Status.REJECTED, error=exc.message,
-                                    signature_valid=exc.code != "invalid_signature", **stored)
-        return error_response(exc.status, exc.code, exc.message)
+        return _reject(source, exc, body, stored)
 
     event_id = source.event_id(headers, payload, body)
     event_type = str(payload.get(source.event_type_field) or "")[:120]
-    stored.update(event_id=event_id, event_type=event_type, signature_valid=True)
+    content_sha256 = body_sha256 if content is body else hashlib.sha256(content).hexdigest()
+    stored.update(event_id=event_id, event_type=event_type, signature_valid=True,
+                  body=body.decode("utf-8", errors="replace"))
     event = _insert_unless_duplicate(status=Status.ACCEPTED,
-                                     dedupe_key=f"{source.platform}:{event_id}", **stored)
+                                     dedupe_key=f"{source.platform}:{event_id}",
+                                     content_dedupe_key=f"{source.platform}:{content_sha256}",
+                                     **stored)
     if event is None:
         WebhookEvent.objects.create(status=Status.DUPLICATE, **stored)
         return JsonResponse({"status": "duplicate", "event_id": event_id})
@@ -192,8 +245,78 @@ def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse
     return JsonResponse({"status": "accepted", "event_id": event_id}, status=202)
 
 
+def _reject(source: WebhookSource, exc: WebhookRejected, body: bytes,
+            stored: dict[str, Any]) -> HttpResponse:
+    signature_valid = exc.code != "invalid_signature"
+    if not signature_valid:
+        wait = _rejection_wait(source, stored["remote_addr"])
+        if wait:
+            retry_after = max(1, math.ceil(wait))
+            response = error_response(
+                429, "throttled",
+                "Too many deliveries with an invalid signature from this address; "
+                "try again later.", {"retry_after": retry_after})
+            response["Retry-After"] = str(retry_after)
+            return response
+    WebhookEvent.objects.create(status=Status.REJECTED, error=exc.message,
+                                signature_valid=signature_valid, body=_body_head(body), **stored)
+    return error_response(exc.status, exc.code, exc.message)
+
+
+def _body_head(body: bytes) -> str:
+    """The start of a rejected body as text, within REJECTED_BODY_KEPT bytes once stored."""
+    # PostgreSQL text cannot hold NUL, which a forged body may well contain.
+    text = body[:REJECTED_BODY_KEPT].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    # Each undecodable byte became a three-byte replacement character: cut again.
+    return text.encode("utf-8")[:REJECTED_BODY_KEPT].decode("utf-8", errors="ignore")
+
+
+def _throttle_key(remote_addr: str | None) -> str:
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped:
+            return str(address.ipv4_mapped)
+        # An IPv6 sender usually holds a whole /64: counted per address, it
+        # would get a fresh quota with every one it picks.
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _rejection_wait(source: WebhookSource, remote_addr: str | None) -> float:
+    """Count one more forged delivery from this address; or, past the limit,
+    the seconds until one may be stored again (nothing is counted then)."""
+    limit = settings.WEBHOOK_REJECTED_PER_ADDRESS_LIMIT
+    if limit <= 0:
+        return 0.0
+    window = settings.WEBHOOK_REJECTED_PER_ADDRESS_WINDOW_SECONDS
+    sender = _throttle_key(remote_addr)
+    key = f"webhooks:rejected:{sender}"
+    store = shared_store()
+    try:
+        wait = store.sliding_window_acquire([(key, limit, window)])
+        # One line when an address starts being refused, not one per delivery
+        # (a flood would otherwise fill the logs instead of the database).
+        logged = bool(wait) and store.add(f"{key}:logged", "1", ttl=wait)
+    except RedisError:
+        # The count guards the disk; it is no reason to answer a sender 500.
+        # The rejected delivery is stored (truncated) as if it were counted.
+        logger.warning("%s webhooks: the rejection count is unavailable", source.platform,
+                       exc_info=True)
+        return 0.0
+    if logged:
+        logger.warning(
+            "%s webhooks: more than %d deliveries with an invalid signature from %s in %d s; "
+            "further ones are answered 429 and not stored for the next %d s",
+            source.platform, limit, sender, window, math.ceil(wait))
+    return wait
+
+
 def _insert_unless_duplicate(**fields: Any) -> WebhookEvent | None:
-    """One INSERT (autocommit); None if this event was already received."""
+    """One INSERT (autocommit); None if this event, or this signed content
+    under another id, was already received (either unique key clashes)."""
     try:
         if transaction.get_connection().in_atomic_block:
             # Inside a caller's transaction, a savepoint keeps it usable after a clash.
@@ -364,3 +487,42 @@ def webhooks_stuck_ids(limit: int = 500) -> list[int]:
         WebhookEvent.objects.filter(lost_task | lost_worker)
         .order_by("received_at").values_list("pk", flat=True)[:limit]
     )
+
+
+# -- retention ----------------------------------------------------------------
+
+# Which rows each retention setting covers. Accepted, processing and failed
+# events are never purged: they still need a worker or a manager's look.
+_RETENTION = {
+    "rejected": ("WEBHOOK_REJECTED_RETENTION_DAYS", [Status.REJECTED]),
+    "processed": ("WEBHOOK_PROCESSED_RETENTION_DAYS",
+                  [Status.PROCESSED, Status.IGNORED, Status.DUPLICATE]),
+}
+
+
+def webhooks_purge(*, batch: int = 500, limit: int = 100_000) -> dict[str, int]:
+    """Delete rejected and finished deliveries older than their retention period.
+
+    Oldest first, `batch` rows per short transaction (each walks the
+    (status, received_at) index), at most `limit` rows of each kind per run;
+    what is left waits for the next run.
+    """
+    now = timezone.now()
+    deleted = {}
+    for kind, (setting, statuses) in _RETENTION.items():
+        cutoff = now - timedelta(days=getattr(settings, setting))
+        count = 0
+        for status in statuses:
+            while count < limit:
+                ids = list(WebhookEvent.objects
+                           .filter(status=status, received_at__lt=cutoff)
+                           .order_by("received_at")
+                           .values_list("pk", flat=True)[:min(batch, limit - count)])
+                if not ids:
+                    break
+                # Only the keys are loaded: bodies can be a mebibyte each, and
+                # the delete needs no more to clear links to them (SET_NULL).
+                _, per_model = WebhookEvent.objects.filter(pk__in=ids).only("pk").delete()
+                count += per_model.get(WebhookEvent._meta.label, 0)
+        deleted[kind] = count
+    return deleted

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from apps.core.errors import ServiceError
 from apps.core.webhooks import webhook_view
 from config import urls as project_urls
-from tests.core.webhook_source import SHOUTING_SOURCE, SOURCE
+from tests.core.webhook_source import HEADER_ID_SOURCE, SHOUTING_SOURCE, SOURCE, STAMPED_SOURCE
 
 # Django looks the error handlers up on the root URLconf.
 handler404 = project_urls.handler404
@@ -60,4 +60,6 @@ urlpatterns = [
     path("api/test/crash-django/", crashing_django_view),
     path("webhooks/testhook/", webhook_view(SOURCE)),
     path("webhooks/shouthook/", webhook_view(SHOUTING_SOURCE)),
+    path("webhooks/idhook/", webhook_view(HEADER_ID_SOURCE)),
+    path("webhooks/stamphook/", webhook_view(STAMPED_SOURCE)),
 ]

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from apps.core.models import WebhookEvent
@@ -19,6 +20,22 @@ SOURCE = WebhookSource(platform="testhook", secret=lambda: SECRET,
 # are case-insensitive.
 SHOUTING_SOURCE = WebhookSource(platform="shouthook", secret=lambda: SECRET,
                                 signature_header="X-SHOUTHOOK-SIGNATURE")
+# The event id comes in a header, outside what is signed (as Symphonics does).
+HEADER_ID_SOURCE = WebhookSource(platform="idhook", secret=lambda: SECRET,
+                                 signature_header="X-Idhook-Signature",
+                                 event_id_header="X-Idhook-Event-Id")
+
+
+class StampedSource(WebhookSource):
+    """A scheme that signs a timestamp header, a dot and the body."""
+
+    def signed_content(self, body: bytes, headers: Mapping[str, str]) -> bytes:
+        return headers.get("X-Stamphook-Timestamp", "").encode() + b"." + body
+
+
+STAMPED_SOURCE = StampedSource(platform="stamphook", secret=lambda: SECRET,
+                               signature_header="X-Stamphook-Signature",
+                               event_id_header="X-Stamphook-Event-Id")
 
 # (event_id, payload) of every processed event, in order.
 processed: list[tuple[str, dict[str, Any]]] = []
@@ -32,6 +49,10 @@ def process(event: WebhookEvent, payload: dict[str, Any]) -> str | None:
     if payload.get("event") == "explode":
         raise RuntimeError("processing failed")
     return None
+
+
+webhook_processor("idhook")(process)
+webhook_processor("stamphook")(process)
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from apps.core.models import WebhookEvent
+from apps.core.webhooks import webhooks_purge
 from apps.symphonics.models import Intervention, InterventionDocument
 from apps.symphonics.simulator import sign
 from tests.symphonics.factories import InterventionDocumentFactory, InterventionFactory, iso_now
@@ -235,3 +237,31 @@ def test_it_only_takes_posts(client):
     response = client.get(URL)
 
     assert response.status_code == 405
+
+
+def test_it_applies_a_delivery_replayed_with_a_new_event_id_once(deliver):
+    intervention = InterventionFactory(published=True)
+    data = status_update(intervention, "processing", "approved")
+    timestamp = iso_now()
+
+    first = deliver("intervention.status_update", data, timestamp=timestamp, event_id="evt_1")
+    replayed = deliver("intervention.status_update", data, timestamp=timestamp,
+                       event_id="evt_forged")
+
+    assert first.status_code == 202
+    assert replayed.status_code == 200
+    assert replayed.json() == {"status": "duplicate", "event_id": "evt_forged"}
+    assert intervention.status_history.count() == 1
+
+
+def test_it_keeps_the_status_history_when_old_events_are_purged(deliver, settings):
+    intervention = InterventionFactory(published=True)
+    deliver("intervention.status_update", status_update(intervention, "processing", "approved"))
+    long_ago = timezone.now() - timedelta(days=settings.WEBHOOK_PROCESSED_RETENTION_DAYS + 1)
+    WebhookEvent.objects.update(received_at=long_ago)
+
+    assert webhooks_purge()["processed"] == 1
+
+    change = intervention.status_history.get()
+    assert change.webhook_event is None
+    assert change.remote_status == "approved"
