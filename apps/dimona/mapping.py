@@ -11,6 +11,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.http import ErrorInfo, PermanentError
+from apps.dimona.validators import joint_commission_is_valid, normalise_joint_commission
+
 BRUSSELS = ZoneInfo("Europe/Brussels")
 FLEXI_WORKER_TYPE = "FLX"
 LABEL_LANGUAGES = ("fr", "nl", "de", "en")
@@ -31,6 +36,29 @@ def _period_fields(start: datetime, end: datetime) -> dict[str, str]:
             "endDate": onss_date(end), "endHour": onss_hour(end)}
 
 
+UNSENDABLE_JOINT_COMMISSION = _(
+    "Not sent: the employer's joint commission {value} is not one the ONSS takes (XXX or a "
+    "number such as 302 or 118.03). Correct the employer, then declare the shift again.")
+
+
+def onss_joint_commission(value: str) -> str:
+    """The joint commission as the ONSS takes it.
+
+    One stored before it was validated is never sent: the ONSS would only
+    refuse the declaration later. It fails at once, as a permanent error
+    that names the value, so the manager can correct the employer.
+    """
+    commission = normalise_joint_commission(value)
+    if not joint_commission_is_valid(commission):
+        # repr() makes an invisible control character readable.
+        message = str(UNSENDABLE_JOINT_COMMISSION).format(value=repr(value))
+        # Imported here because the client imports this module.
+        from apps.dimona.client import PLATFORM
+        raise PermanentError(message, platform=PLATFORM,
+                             error=ErrorInfo(code="invalid_joint_commission", message=message))
+    return commission
+
+
 def dimona_in_payload(*, enterprise_number: str, ssin: str, joint_commission: str,
                       start: datetime, end: datetime) -> dict[str, Any]:
     return {
@@ -39,7 +67,7 @@ def dimona_in_payload(*, enterprise_number: str, ssin: str, joint_commission: st
         "dimonaIn": {
             **_period_fields(start, end),
             "features": {"workerType": FLEXI_WORKER_TYPE,
-                         "jointCommissionNumber": joint_commission},
+                         "jointCommissionNumber": onss_joint_commission(joint_commission)},
         },
     }
 

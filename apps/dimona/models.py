@@ -8,9 +8,16 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import EncryptedTextField, blind_index, mask
-from apps.dimona.validators import normalise_digits, validate_enterprise_number, validate_ssin
+from apps.dimona.validators import (
+    normalise_digits,
+    normalise_joint_commission,
+    validate_enterprise_number,
+    validate_joint_commission,
+    validate_ssin,
+)
 
 FLEXI_JOINT_COMMISSION = "XXX"
 MAX_SHIFT_LENGTH = timedelta(hours=24)
@@ -23,8 +30,9 @@ class Employer(models.Model):
         help_text="KBO/BCE number, 10 digits.",
     )
     joint_commission = models.CharField(
-        max_length=10, default=FLEXI_JOINT_COMMISSION,
-        help_text="Declared joint commission; flexi-jobs are declared under XXX.",
+        max_length=10, default=FLEXI_JOINT_COMMISSION, validators=[validate_joint_commission],
+        help_text=_("Declared joint commission: XXX (flexi-jobs are declared under XXX) or a "
+                    "number such as 302 or 118.03."),
     )
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -36,7 +44,7 @@ class Employer(models.Model):
 
     def clean(self) -> None:
         self.enterprise_number = normalise_digits(self.enterprise_number)
-        self.joint_commission = (self.joint_commission or "").strip().upper()
+        self.joint_commission = normalise_joint_commission(self.joint_commission)
 
 
 class Worker(models.Model):

@@ -100,11 +100,17 @@ def _payload(declaration: DimonaDeclaration) -> dict:
 
 
 def _send(declaration: DimonaDeclaration, client: DimonaClient) -> Reschedule:
+    try:
+        # Built first: a payload we refuse to send (bad stored data) was never attempted.
+        payload = _payload(declaration)
+    except PermanentError as exc:
+        _refuse_locally(declaration, exc, reached_api=False)
+        raise
     # Saved before the POST: if no answer comes back, this is when to look from.
     declaration.send_attempted_at = timezone.now()
     declaration.save(update_fields=["send_attempted_at"])
     try:
-        declaration_id = client.submit(_payload(declaration),
+        declaration_id = client.submit(payload,
                                        log=_log(declaration, f"dimona.{declaration.kind}.send"))
     except PermanentError as exc:
         _refuse_locally(declaration, exc)
@@ -122,13 +128,15 @@ def _send(declaration: DimonaDeclaration, client: DimonaClient) -> Reschedule:
     return Reschedule(next_poll_at(now, now), "sent; waiting for the ONSS to process it")
 
 
-def _refuse_locally(declaration: DimonaDeclaration, exc: PermanentError) -> None:
-    """The API refused the request itself (400/403): nothing reached the ONSS files."""
+def _refuse_locally(declaration: DimonaDeclaration, exc: PermanentError, *,
+                    reached_api: bool = True) -> None:
+    """Refused before the ONSS files: by its API (400/403), or by us before sending."""
     declaration.status = Status.FAILED
     declaration.error = exc.error.message or str(exc)
     declaration.completed_at = timezone.now()
     declaration.save(update_fields=["status", "error", "completed_at"])
-    _flag_shift(declaration.shift, f"Dimona-{declaration.kind} not accepted by the API: "
+    refused_by = "the API" if reached_api else "the hub, not sent"
+    _flag_shift(declaration.shift, f"Dimona-{declaration.kind} not accepted by {refused_by}: "
                                    f"{declaration.error}")
 
 

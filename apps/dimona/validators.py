@@ -1,12 +1,22 @@
-"""Belgian identifiers: enterprise number (KBO/BCE) and SSIN (INSZ/NISS)."""
+"""Belgian identifiers: enterprise number (KBO/BCE), SSIN (INSZ/NISS), joint commission."""
 
 from __future__ import annotations
 
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 _DIGITS = re.compile(r"\D")
+
+# What the ONSS takes as jointCommissionNumber (research notes, dimona.md
+# §2.3 and §3.3): XXX ("other", what flexi-jobs are declared under), or a
+# joint commission number: three digits, with a two-digit sub-committee
+# after a dot (302, 118.03, 202.01). [0-9] rather than \d, which also
+# matches non-ASCII digits.
+JOINT_COMMISSION_RE = re.compile(r"XXX|[0-9]{3}(?:\.[0-9]{2})?")
+JOINT_COMMISSION_MESSAGE = _(
+    "Enter XXX or a joint commission number such as 302 or 118.03.")
 
 
 def normalise_digits(value: str) -> str:
@@ -51,3 +61,17 @@ def validate_ssin(value: str) -> None:
             "Enter a valid national number (SSIN): 11 digits with a valid mod-97 check.",
             code="invalid_ssin",
         )
+
+
+def normalise_joint_commission(value: str) -> str:
+    """People type "xxx" or " 302 "; the ONSS wants "XXX" and "302"."""
+    return (value or "").strip().upper()
+
+
+def joint_commission_is_valid(value: str) -> bool:
+    return JOINT_COMMISSION_RE.fullmatch(value) is not None
+
+
+def validate_joint_commission(value: str) -> None:
+    if not joint_commission_is_valid(normalise_joint_commission(value)):
+        raise ValidationError(JOINT_COMMISSION_MESSAGE, code="invalid_joint_commission")

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.fields import EncryptedTextField, mask, mask_email
+from apps.core.validators import validate_single_line
 from apps.symphonics.validators import (
     EMAIL_MESSAGE,
     validate_external_id,
@@ -56,25 +57,32 @@ class Intervention(models.Model):
         max_length=100, blank=True,
         help_text="Symphonics' id (sym_…), once it has the intervention.")
 
-    customer_first_name = models.CharField(max_length=100)
-    customer_last_name = models.CharField(max_length=100)
-    # Personal data: encrypted at rest, masked in logs and API output.
-    customer_email = EncryptedTextField(validators=[EmailValidator(message=EMAIL_MESSAGE)])
+    # Every free-text field below is sent to Symphonics as typed: one line,
+    # no control characters. Symphonics documents no length limits, so the
+    # max_length of each field is the bound.
+    customer_first_name = models.CharField(max_length=100, validators=[validate_single_line])
+    customer_last_name = models.CharField(max_length=100, validators=[validate_single_line])
+    # Personal data: encrypted at rest, masked in logs and API output. The
+    # e-mail check alone lets a quoted local part carry control characters.
+    customer_email = EncryptedTextField(validators=[EmailValidator(message=EMAIL_MESSAGE),
+                                                    validate_single_line])
     customer_phone = EncryptedTextField(validators=[validate_french_phone],
                                         help_text="E.164, e.g. +33612345678.")
 
-    address = models.CharField(max_length=255, help_text="Installation address (street).")
+    address = models.CharField(max_length=255, validators=[validate_single_line],
+                               help_text="Installation address (street).")
     postal_code = models.CharField(max_length=5, validators=[validate_postal_code])
-    city = models.CharField(max_length=100)
+    city = models.CharField(max_length=100, validators=[validate_single_line])
     pdl = models.CharField("PDL", max_length=14, validators=[validate_pdl],
                            help_text="Electricity delivery point (PDL/PRM), 14 digits.")
     pce = models.CharField("PCE", max_length=14, blank=True, validators=[validate_pce],
                            help_text="Gas delivery point, if any: 14 digits or GI + 6 digits.")
 
-    installer_user_id = models.CharField(max_length=100,
+    installer_user_id = models.CharField(max_length=100, validators=[validate_single_line],
                                          help_text="The installer's Symphonics user id.")
-    installer_company_id = models.CharField(max_length=100, blank=True)
-    installer_name = models.CharField(max_length=200)
+    installer_company_id = models.CharField(max_length=100, blank=True,
+                                            validators=[validate_single_line])
+    installer_name = models.CharField(max_length=200, validators=[validate_single_line])
     completion_date = models.DateTimeField()
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
@@ -155,8 +163,9 @@ class InterventionService(models.Model):
 
     intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
                                      related_name="services")
-    code = models.CharField(max_length=30, help_text="CEE standard operation sheet code.")
-    name = models.CharField(max_length=255)
+    code = models.CharField(max_length=30, validators=[validate_single_line],
+                            help_text="CEE standard operation sheet code.")
+    name = models.CharField(max_length=255, validators=[validate_single_line])
     quantity = _quantity()
 
     class Meta:
@@ -169,9 +178,10 @@ class InterventionService(models.Model):
 class InterventionEquipment(models.Model):
     intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
                                      related_name="equipment")
-    name = models.CharField(max_length=255)
-    model = models.CharField(max_length=100, blank=True)
-    serial_number = models.CharField(max_length=100, blank=True)
+    name = models.CharField(max_length=255, validators=[validate_single_line])
+    model = models.CharField(max_length=100, blank=True, validators=[validate_single_line])
+    serial_number = models.CharField(max_length=100, blank=True,
+                                     validators=[validate_single_line])
     quantity = _quantity()
 
     class Meta:
@@ -198,8 +208,10 @@ class InterventionDocument(models.Model):
     intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
                                      related_name="documents")
     kind = models.CharField(max_length=24, choices=Kind.choices)
-    name = models.CharField(max_length=255)
-    url = models.URLField(max_length=500)
+    name = models.CharField(max_length=255, validators=[validate_single_line])
+    # URLValidator refuses only tab and line breaks; other control characters
+    # pass it.
+    url = models.URLField(max_length=500, validators=[validate_single_line])
     verification_status = models.CharField(max_length=10, choices=Verification.choices,
                                            default=Verification.PENDING)
     remote_verification_status = models.CharField(
@@ -226,7 +238,7 @@ class InterventionPhoto(models.Model):
     intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
                                      related_name="photos")
     kind = models.CharField(max_length=6, choices=Kind.choices)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[validate_single_line])
     # Optional here so that a photo without GPS or time can be stored and
     # named as the reason the intervention cannot be published.
     latitude = models.FloatField(null=True, blank=True)

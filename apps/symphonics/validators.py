@@ -6,6 +6,12 @@ digits; a phone is sent in E.164, a French one being +33 and 9 digits. No
 public check-digit algorithm exists for PDL or PCE, so only the syntax is
 checked here and existence is asked of Symphonics (PDL validation).
 
+Every free-text value sent is one line without control characters
+(`apps.core.validators`): the model fields refuse them in the admin forms,
+and the payload check below in the API, the admin actions and before each
+publication. Symphonics documents no length limits; the model fields'
+max_length bound each value.
+
 `intervention_problems()` walks the create payload exactly as it would be
 sent and names each field the way Symphonics names it in its own
 `details[].field` (`installation.pdl`, `photos[0].coordinates`), which is
@@ -23,6 +29,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+
+from apps.core.validators import single_line_error
 
 # [0-9] rather than \d, which also accepts non-ASCII digits.
 PDL_RE = re.compile(r"[0-9]{14}")
@@ -76,6 +84,9 @@ def validate_external_id(value: str) -> None:
 
 
 def is_email(value: str) -> bool:
+    # EmailValidator lets a quoted local part ("a\x1bb"@…) carry control characters.
+    if single_line_error(value) is not None:
+        return False
     try:
         _email(value)
     except ValidationError:
@@ -98,7 +109,12 @@ class Problems:
             if required:
                 self.add(path, "This field is required.")
             return None
-        return str(value)
+        text = str(value)
+        error = single_line_error(text)
+        if error is not None:
+            self.add(path, error)
+            return None
+        return text
 
     def matches(self, data: Mapping, key: str, path: str, pattern: re.Pattern, message: str,
                 *, required: bool = True) -> None:
@@ -150,6 +166,8 @@ def intervention_problems(payload: Mapping[str, Any]) -> dict[str, list[str]]:
         problems.positive(service, "quantity", f"services[{i}].quantity")
     for i, item in enumerate(payload.get("equipment") or []):
         problems.text(item, "name", f"equipment[{i}].name")
+        problems.text(item, "model", f"equipment[{i}].model", required=False)
+        problems.text(item, "serial_number", f"equipment[{i}].serial_number", required=False)
         problems.positive(item, "quantity", f"equipment[{i}].quantity")
 
     documents = payload.get("documents") or []
@@ -172,6 +190,7 @@ def intervention_problems(payload: Mapping[str, Any]) -> dict[str, list[str]]:
 
     installer = payload.get("installer") or {}
     problems.text(installer, "id", "installer.id")
+    problems.text(installer, "company_id", "installer.company_id", required=False)
     problems.text(installer, "name", "installer.name")
     if not payload.get("completion_date"):
         problems.add("completion_date", "This field is required.")

@@ -13,6 +13,7 @@ from tests.symphonics.factories import (
     InterventionDocumentFactory,
     InterventionFactory,
     create_payload,
+    iso_now,
 )
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +188,64 @@ def test_it_is_for_managers_only(db):
 
     assert response.status_code in (401, 403)
     assert "error" in response.json()
+
+
+# -- impossible and implausible times (a 400 naming the field, never a 500) -----------
+
+IMPOSSIBLE_TIMES = {
+    "minute-99": "2025-03-25T12:99:00Z",
+    "30-february": "2024-02-30T11:30:00Z",
+    "hour-25": "2025-03-25T25:00:00+01:00",
+}
+
+
+def _refused(response, field: str, text: str) -> None:
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert set(error) == {"code", "message", "details", "request_id"}
+    assert error["code"] == "validation_error"
+    assert field in error["details"], error["details"]
+    assert any(text in message for message in error["details"][field]), error["details"]
+    assert not Intervention.objects.exists()
+
+
+@pytest.mark.parametrize("value", IMPOSSIBLE_TIMES.values(), ids=IMPOSSIBLE_TIMES.keys())
+def test_it_refuses_an_impossible_completion_date(api_client, value):
+    _refused(api_client.post(URL, create_payload(completion_date=value), format="json"),
+             "completion_date", "does not exist")
+
+
+@pytest.mark.parametrize("value", IMPOSSIBLE_TIMES.values(), ids=IMPOSSIBLE_TIMES.keys())
+def test_it_refuses_an_impossible_photo_timestamp(api_client, value):
+    body = create_payload()
+    body["photos"][1]["timestamp"] = value
+    _refused(api_client.post(URL, body, format="json"), "photos[1].timestamp", "does not exist")
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    ("0033-03-25T11:30:00Z", "Too far in the past"),
+    ("1999-12-31T23:59:59Z", "Too far in the past"),
+    # A completed intervention has happened: a day of slack for device clocks.
+    (iso_now(offset_seconds=86_400 + 60), "Too far in the future"),
+    ("2062-03-25T11:30:00Z", "Too far in the future"),
+], ids=["year-0033", "before-2000", "over-a-day-ahead", "mistyped-year"])
+def test_it_refuses_a_completion_date_outside_the_plausible_range(api_client, value, text):
+    _refused(api_client.post(URL, create_payload(completion_date=value), format="json"),
+             "completion_date", text)
+
+
+def test_it_refuses_a_photo_taken_in_the_future(api_client):
+    body = create_payload()
+    body["photos"][0]["timestamp"] = iso_now(offset_seconds=2 * 86_400)
+    _refused(api_client.post(URL, body, format="json"), "photos[0].timestamp",
+             "Too far in the future")
+
+
+def test_it_accepts_a_completion_within_a_day_of_now(settings, api_client):
+    settings.SYMPHONICS_PUBLISH_ON_COMPLETION = False
+    body = create_payload(completion_date=iso_now(offset_seconds=3_600))
+    body["photos"][1]["timestamp"] = iso_now(offset_seconds=600)
+
+    response = api_client.post(URL, body, format="json")
+
+    assert response.status_code == 201, response.content

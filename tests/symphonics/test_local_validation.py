@@ -97,6 +97,45 @@ CASES = [
      "external_id", "letters, digits"),
 ]
 
+# Every free-text value sent to Symphonics refuses control characters: the
+# fuzzer's escape, and the others a single line has no use for.
+CONTROL = "Remove the control character"
+CONTROL_CASES = [
+    ("first-name-escape", _set("customer", "first_name", "\u001bÖ"),
+     "customer.first_name", f"{CONTROL} U+001B at position 1"),
+    ("last-name-nel", _set("customer", "last_name", "Mar\u0085tin"),
+     "customer.last_name", f"{CONTROL} U+0085"),
+    ("email-quoted-control", _set("customer", "email", '"tho\u0007mas"@example.com'),
+     "customer.email", f"{CONTROL} U+0007"),
+    ("address-line-feed", _set("installation", "address", "45 Rue\ndes Fleurs"),
+     "installation.address", f"{CONTROL} U+000A"),
+    ("city-tab", _set("installation", "city", "Pa\tris"),
+     "installation.city", f"{CONTROL} U+0009"),
+    ("service-code", _item("services", 0, "code", "BAR-TH\u0002-173"),
+     "services[0].code", CONTROL),
+    ("service-name", _item("services", 0, "name", "Régulateur\u007f"),
+     "services[0].name", f"{CONTROL} U+007F"),
+    ("equipment-name", _item("equipment", 0, "name", "Régulateur\u2028Thaléos"),
+     "equipment[0].name", f"{CONTROL} U+2028"),
+    ("equipment-model", _item("equipment", 0, "model", "RT\u001b-2000"),
+     "equipment[0].model", CONTROL),
+    ("equipment-serial-number", _item("equipment", 0, "serial_number", "TH20\r23456789"),
+     "equipment[0].serial_number", f"{CONTROL} U+000D"),
+    ("document-name", _item("documents", 0, "name", "Facture\u009b - Thomas Martin"),
+     "documents[0].name", f"{CONTROL} U+009B"),
+    ("document-url-control", _item("documents", 1, "url", "https://example.com/a\u001bh.pdf"),
+     "documents[1].url", CONTROL),
+    ("photo-url", _photo(0, "url", "https://example.com/before\u0001.jpg"),
+     "photos[0].url", CONTROL),
+    ("installer-id", _set("installer", "id", "usr_\u001b87654321"),
+     "installer.id", CONTROL),
+    ("installer-company-id", _set("installer", "company_id", "cmp_\u001f12345678"),
+     "installer.company_id", CONTROL),
+    ("installer-name", _set("installer", "name", "Jean\u001bDupont"),
+     "installer.name", CONTROL),
+]
+CASES += CONTROL_CASES
+
 
 @responses.activate
 @pytest.mark.parametrize(("mutate", "field", "message"),

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from rest_framework import serializers
 
 from apps.core.api.fields import AwareDateTimeField
 from apps.core.fields import mask
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
-from apps.dimona.validators import normalise_digits, validate_enterprise_number, validate_ssin
+from apps.dimona.validators import (
+    normalise_digits,
+    normalise_joint_commission,
+    validate_enterprise_number,
+    validate_ssin,
+)
+
+# A clock-in is recorded as it happens: a device that was offline may send
+# it up to a day late, and a device clock may run a little fast.
+CLOCK_IN_MAX_PAST = timedelta(hours=24)
+CLOCK_IN_MAX_FUTURE = timedelta(hours=1)
 
 
 class EmployerSerializer(serializers.ModelSerializer):
@@ -28,7 +40,8 @@ class EmployerSerializer(serializers.ModelSerializer):
         return number
 
     def validate_joint_commission(self, value: str) -> str:
-        return value.strip().upper()
+        # The model's validator (XXX or a number) has already run on this field.
+        return normalise_joint_commission(value)
 
 
 class WorkerInputSerializer(serializers.Serializer):
@@ -95,7 +108,8 @@ class CancelInputSerializer(serializers.Serializer):
 
 
 class ClockInInputSerializer(serializers.Serializer):
-    at = AwareDateTimeField(required=False)
+    at = AwareDateTimeField(required=False, max_past=CLOCK_IN_MAX_PAST,
+                            max_future=CLOCK_IN_MAX_FUTURE)
 
 
 class HoursInputSerializer(serializers.Serializer):

@@ -2,14 +2,17 @@
 
 The create body has the structure of Symphonics' own create payload, so a
 field app that already speaks it posts the same JSON here. Input
-serializers only check types and shapes; the rules (PDL, phone, required
-documents and photos…) are checked once, in the service, on the payload as
-it would be sent. Every error names its field the way Symphonics does:
-`installation.pdl`, `photos[1].coordinates.latitude`.
+serializers only check types and shapes (and that dates are real and
+plausible); the rules (PDL, phone, no control characters in any text,
+required documents and photos…) are checked once, in the service, on the
+payload as it would be sent, so every problem is reported at once. Every
+error names its field the way Symphonics does: `installation.pdl`,
+`photos[1].coordinates.latitude`.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +27,10 @@ from apps.symphonics.models import (
     InterventionService,
     InterventionStatusChange,
 )
+
+# A completion and its photos have happened: a time ahead of the hub's clock
+# is a wrong device clock, given a day's slack.
+HAPPENED_MAX_FUTURE = timedelta(days=1)
 
 
 def flatten_errors(errors: Any, path: str = "") -> dict[str, list[str]]:
@@ -113,7 +120,8 @@ class PhotoInputSerializer(serializers.Serializer):
     url = serializers.CharField(max_length=500)
     # Optional here, required for publication: the service says which photo lacks them.
     coordinates = CoordinatesSerializer(required=False, allow_null=True)
-    timestamp = AwareDateTimeField(required=False, allow_null=True, source="taken_at")
+    timestamp = AwareDateTimeField(required=False, allow_null=True, source="taken_at",
+                                   max_future=HAPPENED_MAX_FUTURE)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         coordinates = data.pop("coordinates", None) or {}
@@ -137,7 +145,7 @@ class InterventionInputSerializer(serializers.Serializer):
     documents = DocumentInputSerializer(many=True)
     photos = PhotoInputSerializer(many=True)
     installer = InstallerInputSerializer()
-    completion_date = AwareDateTimeField()
+    completion_date = AwareDateTimeField(max_future=HAPPENED_MAX_FUTURE)
     external_id = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                         default="")
 
