@@ -78,20 +78,39 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'hub.sqlite3'}"),
 }
+# How long a statement waits for a lock held by another connection before it
+# fails: SQLite's busy timeout, PostgreSQL's lock_timeout. Kept short because
+# the webhook inbox answers 503 with Retry-After when it cannot store, and
+# that answer must reach the sender before its own timeout (often 5 s), or it
+# sees a timeout instead and may drop the event. It applies to every process
+# (web, workers, beat, migrate): a longer wait there is an error, retried.
+# https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
+# https://docs.djangoproject.com/en/5.2/ref/databases/#database-is-locked-errors
+DATABASE_LOCK_TIMEOUT_SECONDS = env.float("DATABASE_LOCK_TIMEOUT_SECONDS", default=2.5)
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web, worker and beat processes read while one writes;
     # IMMEDIATE transactions avoid "database is locked" on lock upgrades.
     # https://docs.djangoproject.com/en/5.2/ref/databases/#sqlite-notes
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
+    _db_options.update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": DATABASE_LOCK_TIMEOUT_SECONDS,
         }
     )
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Added to any `options` the URL gives; libpq takes milliseconds here.
+    # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-OPTIONS
+    _lock_timeout = f"-c lock_timeout={round(DATABASE_LOCK_TIMEOUT_SECONDS * 1000)}"
+    _db_options["options"] = " ".join(filter(None, [_db_options.get("options"), _lock_timeout]))
+    # Seconds to reach the server: an unreachable one fails at once rather
+    # than after the system's TCP timeout (minutes). A URL's own value wins.
+    # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-CONNECT-TIMEOUT
+    _db_options.setdefault("connect_timeout", 3)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, Celery -------------------------------------------------
@@ -101,10 +120,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "LOCATION": REDIS_URL},
+        "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                     "LOCATION": REDIS_URL, "KEY_PREFIX": "throttle"},
+    }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # Attempts at a secret (token endpoint, cron) are counted in the
+        # database rather than in each process's memory, so the limit holds
+        # across every web process. The table is made by `manage.py
+        # createcachetable` (scripts/run.sh runs it).
+        # https://docs.djangoproject.com/en/5.2/topics/cache/#database-caching
+        "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                     "LOCATION": "hub_throttle_cache"},
+    }
 
 # https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -132,7 +164,9 @@ CELERY_ENABLE_UTC = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's scheduler, made to wait out a locked or unreachable
+# database instead of exiting (apps/core/beat.py).
+CELERY_BEAT_SCHEDULER = "apps.core.beat:ResilientDatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Auth, i18n, time -----------------------------------------------------
@@ -194,7 +228,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "user": env.str("API_THROTTLE_USER", default="1000/minute"),
+        # Per client address, every attempt counted (apps/core/api/throttling.py).
         "auth": env.str("API_THROTTLE_AUTH", default="20/minute"),
+        "cron": env.str("API_THROTTLE_CRON", default="10/minute"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -213,8 +249,23 @@ SPECTACULAR_SETTINGS = {
 # --- Integration core -----------------------------------------------------
 # Webhook bodies above this size are refused with 413 before being stored.
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
-# Outbox: how long a worker holds an operation before another may take it.
-OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+# Deliveries with an invalid signature are counted per source address
+# (REMOTE_ADDR; IPv6 per /64) in the shared store: past this many in the
+# sliding window, further ones are answered 429 with Retry-After and not
+# stored. Signed deliveries are never counted nor throttled. 0 turns it off.
+# Behind a proxy, REMOTE_ADDR is the proxy's: all forgers then share one count.
+WEBHOOK_REJECTED_PER_ADDRESS_LIMIT = env.int("WEBHOOK_REJECTED_PER_ADDRESS_LIMIT", default=30)
+WEBHOOK_REJECTED_PER_ADDRESS_WINDOW_SECONDS = env.int(
+    "WEBHOOK_REJECTED_PER_ADDRESS_WINDOW_SECONDS", default=300)
+# Retention, enforced every night by the core.purge_webhooks task: rejected
+# deliveries, then processed, ignored and duplicate ones, are deleted after
+# this many days. Accepted, processing and failed events are always kept.
+WEBHOOK_REJECTED_RETENTION_DAYS = env.int("WEBHOOK_REJECTED_RETENTION_DAYS", default=30)
+WEBHOOK_PROCESSED_RETENTION_DAYS = env.int("WEBHOOK_PROCESSED_RETENTION_DAYS", default=90)
+# Outbox: how long an operation stays a worker's without news from it. The
+# worker renews the lease every third of it while the handler runs, so a
+# killed worker's operations are taken back by the next sweep once it ends.
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=30)
 HUB_BASE_URL = env.str("HUB_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Simulators -----------------------------------------------------------

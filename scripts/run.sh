@@ -11,6 +11,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p var
 
 python manage.py migrate --noinput
+python manage.py createcachetable
 python manage.py collectstatic --noinput --verbosity 0
 python manage.py setup_schedules
 python manage.py setup_demo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
 from apps.core.store import LocalStore, RedisStore
 
@@ -39,11 +39,26 @@ class ClockedRedisStore(RedisStore):
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    # Throttle counters live in the cache; locmem would carry them across tests.
-    cache.clear()
+def _clear_cache(request):
+    # Validation answers and throttle counts live in the caches and would
+    # carry across tests. Without Redis the throttle cache is a database
+    # table: only a test that uses the database can have filled it, and it
+    # can be emptied only once that test's database is set up (autouse
+    # fixtures come first).
+    caches["default"].clear()
+    if not settings.REDIS_URL:
+        marker = request.node.get_closest_marker("django_db")
+        if "transactional_db" in request.fixturenames or (
+                marker and marker.kwargs.get("transaction")):
+            request.getfixturevalue("transactional_db")
+        elif marker or "db" in request.fixturenames:
+            request.getfixturevalue("db")
+        else:
+            yield
+            return
+    caches["throttle"].clear()
     yield
-    cache.clear()
+    caches["default"].clear()
 
 
 @pytest.fixture

@@ -82,3 +82,22 @@ def test_it_still_accepts_a_session(manager):
     client.force_login(manager)
 
     assert client.get("/api/test/whoami/").status_code == 200
+
+
+def test_it_issues_no_token_to_a_user_who_may_not_use_the_api():
+    UserFactory(username="outsider", password="pw-outsider-1")
+
+    response = APIClient().post("/api/auth/token/", {"username": "outsider",
+                                                     "password": "pw-outsider-1"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "permission_denied"
+    assert not ApiToken.objects.exists()
+
+
+def test_it_issues_a_token_to_a_superuser_without_group():
+    user = UserFactory(username="root", password="pw-root-1")
+    user.is_superuser = True
+    user.save()
+
+    assert _issue("root", "pw-root-1")

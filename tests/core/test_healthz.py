@@ -31,3 +31,40 @@ def test_it_answers_503_when_the_broker_is_down(client, monkeypatch):
 
 def test_it_needs_no_login(client):
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.fixture
+def database_refusing_writes(django_db_blocker):
+    """The live connection made read-only, as a locked or read-only database would be."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        on, off = ("SET default_transaction_read_only = on",
+                   "SET default_transaction_read_only = off")
+    else:
+        on, off = "PRAGMA query_only = ON", "PRAGMA query_only = OFF"
+    with connection.cursor() as cursor:
+        cursor.execute(on)
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute(off)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_answers_503_when_the_database_refuses_writes(client, database_refusing_writes):
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json()["database"].startswith("error: ")
+    assert response.json()["broker"] == "ok"
+
+
+def test_it_writes_a_heartbeat_row(client):
+    from apps.core.models import Heartbeat
+
+    client.get("/healthz")
+    first = Heartbeat.objects.get(name="healthz").beat_at
+    client.get("/healthz")
+
+    assert Heartbeat.objects.get(name="healthz").beat_at >= first
+    assert Heartbeat.objects.count() == 1

@@ -17,6 +17,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.throttling import AddressRateThrottle, ThrottleBeforeAuthenticationMixin
 from apps.dimona import services
 from apps.dimona.api import serializers as s
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
@@ -155,12 +156,14 @@ class HasCronSecret(BasePermission):
         return request.auth == "cron"
 
 
-class CronView(APIView):
+class CronView(ThrottleBeforeAuthenticationMixin, APIView):
     """Run the evening job (Dimona-In for tomorrow's shifts) now."""
 
     authentication_classes = [CronSecretAuthentication]
     permission_classes = [HasCronSecret]
-    throttle_classes: list = []
+    # Every attempt counts, wrong secrets included: the secret cannot be guessed by speed.
+    throttle_classes = [AddressRateThrottle]
+    throttle_scope = "cron"
 
     @extend_schema(request=None, responses={200: dict})
     def post(self, request):
