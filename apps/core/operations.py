@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from apps.core.http import OutcomeUnknownError, PermanentError, PlatformError
 from apps.core.models import OutboundOperation
+from apps.core.registry_names import refuse_duplicate as _refuse_duplicate
 
 logger = logging.getLogger(__name__)
 State = OutboundOperation.State
@@ -85,6 +86,7 @@ _rng = random.Random()  # noqa: S311 - jitter, not security
 
 def operation_handler(kind: str) -> Callable[[Handler], Handler]:
     def register(func: Handler) -> Handler:
+        _refuse_duplicate(_handlers, kind, func)
         _handlers[kind] = func
         return func
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from apps.core.http import Platform
+from apps.core.registry_names import refuse_duplicate
 
 _registry: dict[str, Callable[[], Platform]] = {}
 
 
 def register_platform(name: str, factory: Callable[[], Platform]) -> None:
     """`factory` builds the Platform from current settings (tests change them)."""
+    refuse_duplicate(_registry, name, factory)
     _registry[name] = factory
 
 

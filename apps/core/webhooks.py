@@ -43,6 +43,7 @@ from apps.core.api.errors import error_response
 from apps.core.context import current_request_id
 from apps.core.models import WebhookEvent
 from apps.core.redaction import redact_headers
+from apps.core.registry_names import refuse_duplicate as _refuse_duplicate
 from apps.core.store import shared_store
 
 logger = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ def webhook_processor(platform: str) -> Callable[[WebhookHandler], WebhookHandle
     """
 
     def register(func: WebhookHandler) -> WebhookHandler:
+        _refuse_duplicate(_processors, platform, func)
         _processors[platform] = func
         return func
 

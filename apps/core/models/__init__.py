@@ -5,11 +5,12 @@ from apps.core.models.attention import AttentionItem
 from apps.core.models.audit import SyncLog
 from apps.core.models.connections import Connection, Credentials, CredentialsUnreadable
 from apps.core.models.inbox import WebhookEvent
+from apps.core.models.oauth import OAuthState
 from apps.core.models.outbox import OutboundOperation
 from apps.core.models.sync import Conflict, ExternalMapping, SyncCursor, SyncRun
 
 __all__ = [
     "ApiToken", "ApiTokenQuerySet", "AttentionItem", "Conflict", "Connection", "Credentials",
-    "CredentialsUnreadable", "ExternalMapping", "Heartbeat", "OutboundOperation", "SyncCursor",
-    "SyncLog", "SyncRun", "WebhookEvent",
+    "CredentialsUnreadable", "ExternalMapping", "Heartbeat", "OAuthState", "OutboundOperation",
+    "SyncCursor", "SyncLog", "SyncRun", "WebhookEvent",
 ]

@@ -52,6 +52,9 @@ class OutboundOperation(models.Model):
     last_error = models.TextField(blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(
+        max_length=100, blank=True,
+        help_text="The request (X-Request-ID) that caused it; its worker's audit rows carry it.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
