@@ -4,8 +4,10 @@
 
 Starts gunicorn with the hub's settings plus three extra routes (see
 bench_urls.py): a bare view answering 200; an inbox endpoint doing what
-every platform's does — HMAC check, timestamp check, one INSERT, a Celery
-task sent after commit; and, for reference, the floor: the bare view plus
+every platform's does — its channel's verifier (a `BodyHmac`, the scheme
+of Symphonics, Uber Eats and Nango, through the same `Channel` path as
+every other verifier), timestamp check, one INSERT, a Celery task sent
+after commit; and, for reference, the floor: the bare view plus
 one raw INSERT into a one-index table, the least any store-first inbox can
 do. wrk (Debian package `wrk`) sends signed deliveries,
 each with its own event id so none is a cheap duplicate, alternating bare,

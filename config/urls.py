@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from apps.core.api.attention_views import AttentionListView
 from apps.core.api.errors import json_handler404, json_handler500
+from apps.core.api.oauth_views import OAuthCallbackView, OAuthConnectView
 from apps.core.api.views import TokenView, healthz
 from apps.symphonics.webhooks import receive as symphonics_webhook
 
@@ -12,9 +14,14 @@ urlpatterns = [
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/attention/", AttentionListView.as_view(), name="api-attention"),
+    path("api/connections/<int:connection_id>/oauth/connect/", OAuthConnectView.as_view(),
+         name="oauth-connect"),
+    path("api/oauth/callback/", OAuthCallbackView.as_view(), name="oauth-callback"),
     path("api/dimona/", include("apps.dimona.api.urls")),
     path("api/symphonics/", include("apps.symphonics.api.urls")),
     path("api/webhooks/symphonics/", symphonics_webhook, name="symphonics-webhook"),
+    path("api/webhooks/", include("apps.core.api.webhook_urls")),
 ]
 
 

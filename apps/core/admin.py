@@ -187,3 +187,7 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
     def run_tasks(self, request, queryset):
         require_change_permission(self, request)
         return super().run_tasks(request, queryset)
+
+import apps.core.admin_connections  # noqa: E402  (registers connections)
+import apps.core.admin_sync  # noqa: E402,F401  (registers the sync primitives)
+from apps.core import admin_attention  # noqa: E402,F401  (registers the attention queue)

@@ -7,6 +7,8 @@ clearing it closes it. `key_for(kind, obj)` gives the usual key.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
@@ -41,8 +43,9 @@ def attention_raise(*, domain: str, kind: str, summary: str, subject: models.Mod
 
 
 def attention_clear(*, kind: str = "", subject: models.Model | None = None, key: str = "",
-                    by=None) -> int:
-    """Close the open item(s) of this key (or of this kind and subject); returns how many."""
+                    by=None, kinds: Sequence[str] = (), domain: str = "") -> int:
+    """Close the open item(s) of this key, or of this subject (narrowed to a kind,
+    several kinds or a domain); returns how many."""
     if not key:
         if subject is None:
             raise ValueError("attention_clear needs a key or a subject")
@@ -50,6 +53,10 @@ def attention_clear(*, kind: str = "", subject: models.Model | None = None, key:
             content_type=ContentType.objects.get_for_model(subject), object_id=str(subject.pk))
         if kind:
             items = items.filter(kind=kind)
+        if kinds:
+            items = items.filter(kind__in=list(kinds))
+        if domain:
+            items = items.filter(domain=domain)
     else:
         items = AttentionItem.objects.open().filter(key=key)
     return items.update(cleared_at=timezone.now(), cleared_by=by)

@@ -35,6 +35,9 @@ class LogContext:
     entity_id: str = ""
     context: str = ""
     operation_id: int | None = None
+    # The connection (account) the exchange was made with; the platform
+    # client fills it in for the connection it was built for.
+    connection_id: int | None = None
     # Values to scrub wherever they appear (an SSIN in a URL, an e-mail...).
     secrets: tuple[str, ...] = field(default=(), repr=False)
     # False when the response is itself a credential (a token endpoint's):
@@ -167,5 +170,6 @@ def _create(*, platform: str, log: LogContext, url: str, request_headers: dict |
         request_body=scrub(request_body, secrets),
         request_id=current_request_id(),
         operation_id=log.operation_id,
+        connection_id=log.connection_id,
         **fields,
     )

@@ -61,13 +61,15 @@ class ApiKeyAuth(AuthProvider):
         return {self.header: f"{self.prefix}{self.key}"}
 
 
+# Added to the longest token request to size the refresh lock: the audit
+# rows written around it and the store round trips are not in the request's
+# timeouts, and a lock that expires a moment too early starts a second refresh.
+LOCK_SLACK_SECONDS = 15.0
+
+
 class OAuthTokenProvider(AuthProvider, ABC):
     """Base for OAuth2 client-credentials grants; subclasses build the form."""
 
-    # Wait at most this long for another process's refresh before asking
-    # ourselves: longer than a token request through the platform client can
-    # take (connect and read timeouts, retries), or a second one would start.
-    lock_seconds = 180.0
     poll_interval = 0.05
 
     def __init__(
@@ -80,6 +82,7 @@ class OAuthTokenProvider(AuthProvider, ABC):
         refresh_margin: float = 60.0,
         timeout: tuple[float, float] = (5.0, 30.0),
         sleep: Callable[[float], None] = time.sleep,
+        lock_seconds: float | None = None,
     ) -> None:
         self.cache_key = f"token:{cache_key}"
         self.lock_key = f"token:{cache_key}:lock"
@@ -89,6 +92,13 @@ class OAuthTokenProvider(AuthProvider, ABC):
         self.refresh_margin = refresh_margin
         self.timeout = timeout
         self.sleep = sleep
+        # How long the refresh lock is held at most, and how long the others
+        # wait for it: longer than the token request can take, or a waiting
+        # worker takes the lock over and a second refresh starts (a rotating
+        # refresh token is then spent twice). Sent with plain `requests`, the
+        # request is one try within `timeout`; `attach` sets the platform
+        # client's worst case, retries and waits included.
+        self.lock_seconds = lock_seconds or sum(timeout) + LOCK_SLACK_SECONDS
 
     @property
     def store(self) -> SharedStore:
@@ -98,9 +108,12 @@ class OAuthTokenProvider(AuthProvider, ABC):
     def form(self) -> dict[str, str]:
         """The token request's form fields for this grant."""
 
-    def attach(self, post: Callable[..., requests.Response]) -> None:
-        """Send token requests through `post` (the platform client, so they are audited)."""
+    def attach(self, post: Callable[..., requests.Response], *,
+               longest_request_seconds: float) -> None:
+        """Send token requests through `post` (the platform client, so they are audited),
+        which may take up to `longest_request_seconds` with its retries and waits."""
         self._post = post
+        self.lock_seconds = longest_request_seconds + LOCK_SLACK_SECONDS
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token().access_token}"}

@@ -15,7 +15,11 @@ Classification decides what happens next:
   408, 429, 5xx, network errors     → retried here with exponential backoff
                                       and full jitter, honouring Retry-After,
                                       a bounded number of times
-  any other 4xx (and 3xx)           → PermanentError at once, never retried
+  any other 4xx                     → PermanentError at once, never retried
+  3xx                               → PermanentError, never followed: a POST
+                                      answered 302 must not become a GET to
+                                      another host (nor the hub be steered to
+                                      an address of someone else's choosing)
 
 A request that is not idempotent (a POST that creates something) is only
 retried when it certainly did not reach the platform: connection refused,
@@ -33,9 +37,9 @@ import logging
 import random
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import requests
@@ -51,6 +55,8 @@ from apps.core.redaction import (
     normalise_key,
     redact_body,
     redact_headers,
+    redact_query,
+    scrub,
 )
 
 logger = logging.getLogger(__name__)
@@ -59,6 +65,7 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Statuses that prove the platform did not act on the request.
 NOT_PROCESSED_STATUSES = frozenset({408, 429, 503})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_URL_HEADERS = frozenset({normalise_key("Location"), normalise_key("Content-Location")})
 
 
 @dataclass(frozen=True)
@@ -72,10 +79,12 @@ class RetryPolicy:
     # call fails as transient and the outbox schedules the next attempt.
     max_inline_wait: float = 30.0
 
+    def ceiling(self, failed_attempts: int) -> float:
+        return min(self.max_delay, self.base_delay * 2 ** max(failed_attempts - 1, 0))
+
     def backoff(self, failed_attempts: int, rng: random.Random) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^(n-1))]."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(failed_attempts - 1, 0))
-        return rng.uniform(0, ceiling)
+        return rng.uniform(0, self.ceiling(failed_attempts))
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,19 @@ class Platform:
     sensitive_keys: frozenset[str] = DEFAULT_SENSITIVE_KEYS
     remote_request_id_header: str = "X-Request-ID"
     error_parser: Callable[[requests.Response], ErrorInfo] = parse_error_body
+
+    def longest_call_seconds(self) -> float:
+        """The longest one unauthenticated call (a token request) can take here.
+
+        Every attempt may wait its full rate-limit allowance, then take its
+        connect and read timeouts; between attempts the client sleeps its
+        backoff, or a Retry-After it accepts to wait out inline.
+        """
+        retry = self.retry
+        attempt = self.max_rate_limit_wait + self.connect_timeout + self.read_timeout
+        pauses = sum(max(retry.ceiling(failed), retry.max_inline_wait)
+                     for failed in range(1, retry.max_attempts))
+        return retry.max_attempts * attempt + pauses
 
 
 class PlatformError(Exception):
@@ -215,6 +237,14 @@ def _may_have_been_sent(exc: requests.RequestException) -> bool:
     return not isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema)
 
 
+class ClientHealth(Protocol):
+    """Told how the account behind a client is doing (see apps.core.connections)."""
+
+    def succeeded(self) -> None: ...
+
+    def refused(self, reason: str) -> None: ...
+
+
 class PlatformClient:
     def __init__(
         self,
@@ -224,19 +254,34 @@ class PlatformClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        key: str = "",
+        connection_id: int | None = None,
+        secrets: tuple[str, ...] = (),
+        health: ClientHealth | None = None,
     ) -> None:
+        """`key` names the account (a connection's key) for the breaker and the
+        per-connection rate limits, the platform's name when empty;
+        `connection_id` goes on every audit row; `secrets` (the connection's
+        credentials) are scrubbed from the audit trail wherever they appear;
+        `health` hears of successes and of refused credentials."""
         self.platform = platform
         self.auth = auth
         self.session = session or _pooled_session()
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.breaker = CircuitBreaker(platform.name, platform.breaker)
-        self.limiter = RateLimiter(platform.name, platform.rate_limits, sleep=sleep)
+        self.key = key or platform.name
+        self.connection_id = connection_id
+        self.secrets = tuple(secret for secret in secrets if secret)
+        self.health = health
+        self.breaker = CircuitBreaker(self.key, platform.breaker)
+        self.limiter = RateLimiter(self.key, platform.rate_limits, application=platform.name,
+                                   sleep=sleep)
         # Whatever headers the auth provider sets carry credentials, whatever
         # they are called (an API key in "Ocp-Apim-Subscription-Key"...).
         self._credential_keys: frozenset[str] = frozenset()
         if isinstance(auth, OAuthTokenProvider):
-            auth.attach(self._post_token)
+            auth.attach(self._post_token,
+                        longest_request_seconds=platform.longest_call_seconds())
 
     # -- public API ---------------------------------------------------------
     def request(
@@ -254,6 +299,7 @@ class PlatformClient:
         authenticated: bool = True,
     ) -> requests.Response:
         method = method.upper()
+        log = self._scoped(log)
         url = path if path.startswith(("http://", "https://")) else self._url(path)
         idempotent = method in SAFE_METHODS if idempotent is None else idempotent
         retry = self.platform.retry
@@ -273,6 +319,7 @@ class PlatformClient:
                 response = self.session.request(
                     method, url, json=json, data=data, params=params, headers=request_headers,
                     timeout=(self.platform.connect_timeout, self.platform.read_timeout),
+                    allow_redirects=False,
                 )
             except _NEVER_SENT as exc:
                 # Our request could not even be built: not the platform's
@@ -310,7 +357,12 @@ class PlatformClient:
 
             if 200 <= status < 300 or status in accept:
                 self._log_outcome(entry, log, response, duration, status=SyncLog.Status.SUCCESS)
+                if self.health is not None:
+                    self.health.succeeded()
                 return response
+
+            if 300 <= status < 400:
+                raise self._redirect_refused(entry, log, response, duration, method, path)
 
             error = self.platform.error_parser(response)
             if status == 401 and authenticated and self.auth and not token_refreshed:
@@ -347,6 +399,10 @@ class PlatformClient:
             self._log_outcome(entry, log, response, duration, error=_describe(error),
                               status=SyncLog.Status.CONFLICT if status == 409
                               else SyncLog.Status.FAILED)
+            if status == 401 and authenticated and self.health is not None:
+                # Refused again with fresh credentials: they are wrong or revoked.
+                self.health.refused(f"{self.platform.name} refused our credentials (401): "
+                                    f"{_describe(error)}")
             raise PermanentError(
                 f"{self.platform.name} refused {method} {path} ({status}): {_describe(error)}",
                 platform=self.platform.name, status_code=status, error=error, response=response,
@@ -362,6 +418,27 @@ class PlatformClient:
         return self.request("PATCH", path, **kwargs)
 
     # -- steps ----------------------------------------------------------------
+    def _scoped(self, log: LogContext) -> LogContext:
+        """The caller's context, with this client's connection and secrets."""
+        if self.connection_id is None and not self.secrets:
+            return log
+        return replace(log, connection_id=log.connection_id or self.connection_id,
+                       secrets=(*log.secrets, *self.secrets))
+
+    def _redirect_refused(self, entry: SyncLog, log: LogContext, response: requests.Response,
+                          duration: int, method: str, path: str) -> PermanentError:
+        # The platform answered, so this is not a breaker failure; the target
+        # is recorded (redacted with the rest of the error) for whoever
+        # corrects the base URL.
+        location = scrub(redact_query(response.headers.get("Location", ""), self._log_keys),
+                         log.secrets) or "no Location header"
+        reason = (f"{self.platform.name} answered {response.status_code} to {method} {path}, "
+                  f"redirecting to {location}; redirects are never followed")
+        self._log_outcome(entry, log, response, duration, status=SyncLog.Status.FAILED,
+                          error=reason)
+        return PermanentError(reason, platform=self.platform.name,
+                              status_code=response.status_code, response=response)
+
     def _url(self, path: str) -> str:
         return self.platform.base_url.rstrip("/") + "/" + path.lstrip("/")
 
@@ -385,6 +462,8 @@ class PlatformClient:
             try:
                 credentials = self.auth.headers()
             except TokenError as exc:
+                if not exc.transient and self.health is not None:
+                    self.health.refused(f"{self.platform.name} refused to issue a token: {exc}")
                 cls = TransientError if exc.transient else PermanentError
                 raise cls(f"{self.platform.name}: no access token: {exc}",
                           platform=self.platform.name, status_code=exc.status_code) from exc
@@ -468,6 +547,10 @@ class PlatformClient:
                 logger.info("%s %s %s -> %s (platform request id %s)", self.platform.name,
                             entry.http_method, log.action, response.status_code, remote_id)
             response_headers = redact_headers(dict(response.headers), keys)
+            # A redirect's target may carry a token in its query string.
+            for name, value in response_headers.items():
+                if normalise_key(name) in _URL_HEADERS:
+                    response_headers[name] = redact_query(value, keys)
             if log.keep_response_body:
                 response_body = redact_body(
                     response.content, response.headers.get("Content-Type", ""),

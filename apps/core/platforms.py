@@ -1,7 +1,9 @@
 """The platforms the hub talks to, as registered by each domain app.
 
-Only used to list them (health page, sweeps); each domain builds its own
-client from its own Platform.
+Domain apps declare their platforms in their `DomainApp`
+(apps.core.registry), which registers them here. Only used to list them
+(health page, sweeps, admin filters); each domain builds its own client
+from its own Platform.
 """
 
 from __future__ import annotations
@@ -18,6 +20,10 @@ def register_platform(name: str, factory: Callable[[], Platform]) -> None:
     """`factory` builds the Platform from current settings (tests change them)."""
     refuse_duplicate(_registry, name, factory)
     _registry[name] = factory
+
+
+def platform_registered(name: str) -> bool:
+    return name in _registry
 
 
 def registered_platforms() -> list[Platform]:

@@ -6,6 +6,11 @@ of `seconds`, which is what a platform's "100 requests per minute" counts.
 60-second intervals.) `margin_seconds` widens each window a little so that
 network latency cannot push two calls into the platform's window that we
 counted in two of ours.
+
+A limit is counted per connection (each account has its own quota) unless
+it is `per_application`: some platforms count every account of one
+registered application together, and then all our connections of that
+platform share one window.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ class RateLimit:
     limit: int
     seconds: float
     margin_seconds: float = 0.0
+    # True when the platform counts all accounts of our application together.
+    per_application: bool = False
 
     def __str__(self) -> str:
-        return f"{self.limit}/{self.seconds:g}s"
+        scope = " per application" if self.per_application else ""
+        return f"{self.limit}/{self.seconds:g}s{scope}"
 
 
 class RateLimitExceeded(Exception):
@@ -36,22 +44,27 @@ class RateLimitExceeded(Exception):
 
 
 class RateLimiter:
+    """`name` keys the per-connection windows, `application` the per-application ones."""
+
     def __init__(
         self,
         name: str,
         limits: tuple[RateLimit, ...],
         *,
+        application: str | None = None,
         store: SharedStore | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.name = name
+        self.application = application or name
         self.limits = limits
         self.store = store
         self.sleep = sleep
 
     def _windows(self) -> list[tuple[str, int, float]]:
         return [
-            (f"ratelimit:{self.name}:{limit.limit}/{limit.seconds:g}", limit.limit,
+            (f"ratelimit:{self.application if limit.per_application else self.name}:"
+             f"{limit.limit}/{limit.seconds:g}", limit.limit,
              limit.seconds + limit.margin_seconds)
             for limit in self.limits
         ]

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
+from apps.core.registry_names import DuplicateRegistration
+
 
 @dataclass(frozen=True)
 class Crontab:
@@ -41,6 +43,15 @@ _schedules: dict[str, Schedule] = {}
 
 
 def register_schedule(schedule: Schedule) -> None:
+    """Domain apps declare theirs in their `DomainApp`; the core registers its own.
+
+    The name is the periodic task's key in the database: a second, different
+    schedule under it would silently replace the first at the next install.
+    """
+    existing = _schedules.get(schedule.name)
+    if existing is not None and existing != schedule:
+        raise DuplicateRegistration(f"the schedule {schedule.name!r} is already registered "
+                                    f"for the task {existing.task!r}")
     _schedules[schedule.name] = schedule
 
 

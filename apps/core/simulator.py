@@ -14,6 +14,9 @@ run time through `POST /_sim/faults`:
   rate_limit_every  every Nth request answered 429 with Retry-After
   hang_seconds      share `hang_rate` of requests sleeps this long first
   malformed_rate    share of 2xx answers whose body is cut in half
+
+What most simulators need on top (an OAuth token endpoint, a clock tests
+can move, signed webhooks sent to the hub) is in `apps.core.simulator_kit`.
 """
 
 from __future__ import annotations

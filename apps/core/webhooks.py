@@ -2,23 +2,28 @@
 
 The receiving view does the least it can while the sender waits: it reads
 the raw body however it is framed (refusing more than WEBHOOK_MAX_BODY_BYTES),
-checks the HMAC signature in constant time and the timestamp window, and
-stores the delivery in a single INSERT whatever the verdict, so rejected
-deliveries stay visible. A rejected delivery keeps only the start of its
-body, and those with an invalid signature are throttled per source address,
-so forgeries cannot fill the disk. An accepted event gets a unique
-`dedupe_key` (its id) and `content_dedupe_key` (what was signed); a second
-delivery of the same event is stored as a duplicate and answered 200 so
-the sender stops retrying. Processing happens in a Celery task sent after
-the commit; the sweep re-sends events whose task was lost, and events whose
-worker died while processing them. Old rejected and finished rows are
-purged every night.
+has the channel's verifier (apps.core.channels) check the proof in constant
+time, checks the timestamp window, and stores the delivery in a single
+INSERT whatever the verdict, so rejected deliveries stay visible. A rejected
+delivery keeps only the start of its body, and those with an invalid
+signature or token are throttled per source address, so forgeries cannot
+fill the disk. An accepted event gets a unique `dedupe_key` (its id) and
+`content_dedupe_key` (what was signed); a second delivery of the same event
+is stored as a duplicate and answered 200 so the sender stops retrying.
+Handshakes (Zoom's URL validation, Graph's validationToken) are answered and
+not stored. Changes found by polling enter through `inbox_record_polled`,
+with the same keys, so a change seen both ways is processed once.
+
+Processing happens in a Celery task sent after the commit. A failed event is
+due again after each delay of its channel's schedule, then dead with an
+attention item, which a successful replay clears. The sweep re-sends events
+whose task was lost, whose worker died, and whose retry is due. Old
+rejected and finished rows are purged every night.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -27,21 +32,36 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 
 from apps.core.api.errors import error_response
-from apps.core.context import current_request_id
-from apps.core.models import WebhookEvent
+from apps.core.attention import attention_clear, attention_raise
+from apps.core.channels import (
+    FORGERY_CODES,
+    WEBHOOK_RETRY_DELAYS,
+    BodyHmac,
+    Channel,
+    Inbound,
+    Verified,
+    Verifier,
+    WebhookRejected,
+    channel_for,
+    dedupe_prefix,
+)
+from apps.core.context import current_request_id, reset_request_id, set_request_id
+from apps.core.models import Connection, CredentialsUnreadable, WebhookEvent
 from apps.core.redaction import redact_headers
 from apps.core.registry_names import refuse_duplicate as _refuse_duplicate
 from apps.core.store import shared_store
@@ -49,70 +69,24 @@ from apps.core.store import shared_store
 logger = logging.getLogger(__name__)
 Status = WebhookEvent.Status
 
-
-class WebhookRejected(Exception):
-    def __init__(self, code: str, message: str, status: int = 401) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+__all__ = ["Channel", "WebhookRejected", "WebhookSource"]
 
 
 @dataclass(frozen=True)
-class WebhookSource:
-    """How one platform signs and identifies its webhooks."""
+class WebhookSource(Channel):
+    """The inbox's first scheme, kept as a shorthand: a hex HMAC of the body in
+    `signature_header` (`sha256=<hex>` or bare hex) and the send time in the
+    JSON. Any other scheme is a Channel with its verifier."""
 
-    platform: str
-    secret: Callable[[], str]
-    signature_header: str
-    # Either "sha256=<hex>" or bare hex is accepted.
+    verifier: Verifier | None = None
+    signature_header: str = ""
     signature_prefix: str = "sha256="
-    event_id_header: str = ""
-    event_id_field: str = "id"
-    event_type_field: str = "event"
     timestamp_field: str = "timestamp"
-    tolerance: timedelta = timedelta(minutes=5)
 
-    def signed_content(self, body: bytes, headers: Mapping[str, str]) -> bytes:
-        """What the signature covers: the body here; a scheme that also signs a
-        timestamp header (`t.body`) returns that instead."""
-        return body
-
-    def verify_signature(self, content: bytes, header_value: str) -> bool:
-        """Check `header_value` against the HMAC of `signed_content(...)`."""
-        secret = self.secret()
-        if not secret or not header_value:
-            return False
-        expected = hmac.new(secret.encode("utf-8"), content, hashlib.sha256).hexdigest()
-        given = header_value.strip()
-        if self.signature_prefix and given.startswith(self.signature_prefix):
-            given = given[len(self.signature_prefix):]
-        # Compared as bytes: compare_digest refuses str with non-ASCII
-        # characters, which a forged header may well hold.
-        return hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
-
-    def event_id(self, headers: Mapping[str, str], payload: dict[str, Any], body: bytes) -> str:
-        if self.event_id_header and headers.get(self.event_id_header):
-            return headers[self.event_id_header][:200]
-        if payload.get(self.event_id_field):
-            return str(payload[self.event_id_field])[:200]
-        # No id from the platform: an identical body is the same event.
-        return "sha256:" + hashlib.sha256(body).hexdigest()
-
-    def timestamp(self, payload: dict[str, Any]) -> datetime | None:
-        """When the platform sent the event (aware), or None if unreadable."""
-        value = payload.get(self.timestamp_field)
-        try:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                return datetime.fromtimestamp(value, tz=UTC)
-            if isinstance(value, str):
-                sent_at = parse_datetime(value)
-                if sent_at is not None and timezone.is_naive(sent_at):
-                    # ISO 8601 without an offset: platforms mean UTC.
-                    sent_at = sent_at.replace(tzinfo=UTC)
-                return sent_at
-        except (ValueError, OverflowError, OSError):
-            # An impossible date, or epoch milliseconds read as seconds.
-            return None
-        return None
+    def __post_init__(self) -> None:
+        if self.verifier is None:
+            object.__setattr__(self, "verifier", BodyHmac(header=self.signature_header,
+                                                          prefix=self.signature_prefix))
 
 
 WebhookHandler = Callable[[WebhookEvent, dict[str, Any]], str | None]
@@ -184,29 +158,39 @@ def _read_chunked(meta: Mapping[str, Any], at_most: int) -> bytes:
     return b"".join(parts)
 
 
-def _check(source: WebhookSource, content: bytes, body: bytes,
-           headers: Mapping[str, str]) -> dict[str, Any]:
-    if not source.verify_signature(content, headers.get(source.signature_header, "")):
-        raise WebhookRejected("invalid_signature", "The webhook signature is invalid.")
+def _check(source: Channel, inbound: Inbound, secret: str) -> tuple[Verified, dict[str, Any]]:
+    verified = source.verifier.verify(inbound, secret)
     try:
-        payload = json.loads(body.decode("utf-8"))
+        payload = json.loads(inbound.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise WebhookRejected("invalid_body", "The body is not valid JSON.", 400) from exc
     if not isinstance(payload, dict):
         raise WebhookRejected("invalid_body", "The body must be a JSON object.", 400)
-    sent_at = source.timestamp(payload)
-    if sent_at is None:
-        raise WebhookRejected("missing_timestamp", "The event has no readable timestamp.", 400)
-    if abs(timezone.now() - sent_at) > source.tolerance:
+    # A time the scheme signs in a header wins over one in the body.
+    sent_at = verified.sent_at
+    if sent_at is None and source.timestamp_field:
+        sent_at = source.timestamp(payload)
+        if sent_at is None:
+            raise WebhookRejected("missing_timestamp", "The event has no readable timestamp.",
+                                  400)
+    if sent_at is not None and abs(timezone.now() - sent_at) > source.tolerance:
         raise WebhookRejected(
             "stale_timestamp",
             f"The event timestamp is outside the "
             f"{int(source.tolerance.total_seconds() // 60)}-minute window.",
         )
-    return payload
+    return verified, payload
 
 
-def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse:
+def _unavailable(message: str, retry_after: int = 30) -> HttpResponse:
+    response = error_response(503, "service_unavailable", message)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def webhook_receive(source: Channel, request: HttpRequest, *,
+                    connection: Connection | None = None) -> HttpResponse:
+    """Verify, store and acknowledge one delivery to `source` (for `connection`)."""
     try:
         body = _read_body(request)
     except WebhookRejected as exc:
@@ -216,40 +200,77 @@ def webhook_receive(source: WebhookSource, request: HttpRequest) -> HttpResponse
     # request.headers, not a dict copy: header names are case-insensitive, and
     # a source may spell its signature header differently from Django.
     headers = request.headers
+    inbound = Inbound(body=body, headers=headers, query=request.GET)
+    try:
+        # A handshake with no proof (Graph's validationToken) is answered and
+        # not stored: it changes nothing, and anyone may send one.
+        answer = source.verifier.challenge(inbound)
+    except WebhookRejected as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    if answer is not None:
+        logger.info("%s webhook handshake answered", source.platform)
+        return answer
+    try:
+        secret = source.secret_for(connection)
+    except (CredentialsUnreadable, ImproperlyConfigured):
+        # The key that encrypted them is gone (Connection.credentials() lets
+        # decrypt_str's ImproperlyConfigured through, hence both). Our fault,
+        # not the sender's: not acknowledged, so it is sent again.
+        logger.error("%s webhook for %s not verified: its credentials are unreadable",
+                     source.platform, connection)
+        return _unavailable(_("The connection's credentials cannot be read; "
+                              "send the event again later."), 300)
     body_sha256 = hashlib.sha256(body).hexdigest()
     stored = {
         "platform": source.platform,
+        "connection": connection,
         "headers": redact_headers(dict(headers)),
         "body_bytes": len(body),
         "body_sha256": body_sha256,
         "remote_addr": request.META.get("REMOTE_ADDR") or None,
         "request_id": current_request_id(),
     }
-    content = source.signed_content(body, headers)
     try:
-        payload = _check(source, content, body, headers)
+        verified, payload = _check(source, inbound, secret)
+        # A verified handshake (Zoom's URL validation) is answered, not stored:
+        # it carries no change, and the platform repeats it every few days.
+        answer = source.verifier.handshake(payload, secret)
     except WebhookRejected as exc:
         return _reject(source, exc, body, stored)
+    if answer is not None:
+        logger.info("%s webhook handshake answered", source.platform)
+        return answer
 
-    event_id = source.event_id(headers, payload, body)
+    received_at = timezone.now()
+    event_id = verified.event_id or source.event_id(headers, payload, body, received_at)
     event_type = str(payload.get(source.event_type_field) or "")[:120]
+    content = verified.content
     content_sha256 = body_sha256 if content is body else hashlib.sha256(content).hexdigest()
+    prefix = source.key_prefix(connection)
     stored.update(event_id=event_id, event_type=event_type, signature_valid=True,
-                  body=body.decode("utf-8", errors="replace"))
-    event = _insert_unless_duplicate(status=Status.ACCEPTED,
-                                     dedupe_key=f"{source.platform}:{event_id}",
-                                     content_dedupe_key=f"{source.platform}:{content_sha256}",
-                                     **stored)
+                  received_at=received_at, body=body.decode("utf-8", errors="replace"))
+    event = _insert_unless_duplicate(
+        status=Status.ACCEPTED, dedupe_key=f"{prefix}:{event_id}",
+        content_dedupe_key=f"{prefix}:{content_sha256}{source.repeat_suffix(received_at)}",
+        **stored)
     if event is None:
         WebhookEvent.objects.create(status=Status.DUPLICATE, **stored)
-        return JsonResponse({"status": "duplicate", "event_id": event_id})
+        return _acknowledge(source, event_id, duplicate=True)
     transaction.on_commit(_nudge)
+    return _acknowledge(source, event_id, duplicate=False)
+
+
+def _acknowledge(source: Channel, event_id: str, *, duplicate: bool) -> HttpResponse:
+    if source.acknowledge is not None:
+        return source.acknowledge(event_id, duplicate)
+    if duplicate:
+        return JsonResponse({"status": "duplicate", "event_id": event_id})
     return JsonResponse({"status": "accepted", "event_id": event_id}, status=202)
 
 
-def _reject(source: WebhookSource, exc: WebhookRejected, body: bytes,
+def _reject(source: Channel, exc: WebhookRejected, body: bytes,
             stored: dict[str, Any]) -> HttpResponse:
-    signature_valid = exc.code != "invalid_signature"
+    signature_valid = exc.code not in FORGERY_CODES
     if not signature_valid:
         wait = _rejection_wait(source, stored["remote_addr"])
         if wait:
@@ -287,7 +308,7 @@ def _throttle_key(remote_addr: str | None) -> str:
     return str(address)
 
 
-def _rejection_wait(source: WebhookSource, remote_addr: str | None) -> float:
+def _rejection_wait(source: Channel, remote_addr: str | None) -> float:
     """Count one more forged delivery from this address; or, past the limit,
     the seconds until one may be stored again (nothing is counted then)."""
     limit = settings.WEBHOOK_REJECTED_PER_ADDRESS_LIMIT
@@ -329,24 +350,100 @@ def _insert_unless_duplicate(**fields: Any) -> WebhookEvent | None:
         return None
 
 
-def webhook_view(source: WebhookSource) -> Callable[[HttpRequest], HttpResponse]:
-    """A Django view receiving `source`'s webhooks (POST only)."""
+# What finds the channel and connection of a request: None when there is none.
+Finder = Callable[[], "tuple[Channel, Connection | None] | None"]
+
+
+def webhook_respond(request: HttpRequest, find: Finder) -> HttpResponse:
+    """Receive a delivery for the channel and connection `find` returns."""
+    if request.method != "POST":
+        return error_response(405, "method_not_allowed", "Webhooks are POSTed.")
+    try:
+        found = find()
+        if found is None:
+            # Nothing is stored: an address that is no channel is nobody's inbox.
+            return error_response(404, "not_found", _("No webhook channel at this address."))
+        channel, connection = found
+        return webhook_receive(channel, request, connection=connection)
+    except DatabaseError:
+        # Not stored, so not acknowledged: the platform keeps it and retries.
+        logger.exception("A webhook to %s could not be stored", request.path)
+        return _unavailable("The event could not be stored; send it again later.")
+
+
+def webhook_view(source: Channel, *,
+                 default_connection: bool = False) -> Callable[[HttpRequest], HttpResponse]:
+    """A Django view receiving `source`'s webhooks (POST only).
+
+    `default_connection`: the deliveries belong to the platform's default
+    connection (a URL registered before connections existed).
+    """
+
+    def find() -> tuple[Channel, Connection | None]:
+        if not default_connection:
+            return source, None
+        return source, Connection.objects.default_for(source.platform)
 
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
-        if request.method != "POST":
-            return error_response(405, "method_not_allowed", "Webhooks are POSTed.")
-        try:
-            return webhook_receive(source, request)
-        except DatabaseError:
-            # Not stored, so not acknowledged: the platform keeps it and retries.
-            logger.exception("%s webhook could not be stored", source.platform)
-            response = error_response(503, "service_unavailable",
-                                      "The event could not be stored; send it again later.")
-            response["Retry-After"] = "30"
-            return response
+        return webhook_respond(request, find)
 
     return view
+
+
+@csrf_exempt
+def webhook_channel_view(request: HttpRequest, platform: str,
+                         connection_id: int) -> HttpResponse:
+    """/api/webhooks/<platform>/<connection id>/: one connection's channel."""
+
+    def find() -> tuple[Channel, Connection] | None:
+        channel = channel_for(platform)
+        if channel is None:
+            return None
+        connection = Connection.objects.filter(pk=connection_id, platform=platform).first()
+        return None if connection is None else (channel, connection)
+
+    return webhook_respond(request, find)
+
+
+# -- polling ------------------------------------------------------------------
+
+# Marks a change found by polling, in the event's headers (it came with
+# none). A colon cannot be in an HTTP header's name, so no delivery can
+# pretend to be polled (and skip its channel's fetch).
+ORIGIN_HEADER = "hub:origin"
+POLLED = "poll"
+
+
+def inbox_record_polled(*, platform: str, connection: Connection | None, event_id: str,
+                        event_type: str, payload: dict[str, Any]) -> WebhookEvent | None:
+    """Store a change found by polling as an accepted event, processed like a
+    webhook by the platform's processor; None if the inbox already has it.
+
+    The keys are a webhook's: `event_id` (choose the one the platform's
+    webhook of the same change carries, so whichever comes second is a
+    duplicate) and a hash of the payload (give it the platform's version or
+    update time, so a change back to an earlier state is a new event).
+    A repeat is not stored: polls see the same change again and again.
+    """
+    body = json.dumps(payload, sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    raw = body.encode()
+    body_sha256 = hashlib.sha256(raw).hexdigest()
+    prefix = dedupe_prefix(platform, connection)
+    event = _insert_unless_duplicate(
+        platform=platform, connection=connection, status=Status.ACCEPTED,
+        event_id=event_id[:200], event_type=event_type[:120],
+        dedupe_key=f"{prefix}:{event_id[:200]}", content_dedupe_key=f"{prefix}:{body_sha256}",
+        headers={ORIGIN_HEADER: POLLED}, body=body, body_bytes=len(raw), body_sha256=body_sha256,
+        # Read with the connection's own credentials: as proven as a signature.
+        signature_valid=True, request_id=current_request_id())
+    if event is not None:
+        transaction.on_commit(_nudge)
+    return event
+
+
+def _polled(event: WebhookEvent) -> bool:
+    return isinstance(event.headers, dict) and event.headers.get(ORIGIN_HEADER) == POLLED
 
 
 # -- processing ---------------------------------------------------------------
@@ -414,27 +511,35 @@ PROCESSING_TIMEOUT = timedelta(minutes=10)
 
 def _claimable(now: datetime) -> Q:
     abandoned = Q(status=Status.PROCESSING, claimed_at__lt=now - PROCESSING_TIMEOUT)
-    return Q(status=Status.ACCEPTED) | abandoned
+    retry_due = Q(status=Status.FAILED, next_attempt_at__lte=now)
+    return Q(status=Status.ACCEPTED) | abandoned | retry_due
 
 
 class _ClaimLost(Exception):
     """Another worker took the event (ours outlived PROCESSING_TIMEOUT)."""
 
 
-def _record_outcome(event: WebhookEvent, claimed_at: datetime, status: str, error: str) -> None:
+def _record_outcome(event: WebhookEvent, claimed_at: datetime, status: str, error: str,
+                    next_attempt_at: datetime | None = None) -> None:
     """Write the outcome, only while the event is still ours to process."""
     updated = WebhookEvent.objects.filter(
         pk=event.pk, status=Status.PROCESSING, claimed_at=claimed_at,
-    ).update(status=status, error=error, processed_at=timezone.now())
+    ).update(status=status, error=error, processed_at=timezone.now(),
+             next_attempt_at=next_attempt_at)
     if not updated:
         raise _ClaimLost(event.pk)
 
 
+DEAD_KIND = "webhook.dead"
+
+
 def webhook_process(event_id: int) -> WebhookEvent | None:
-    """Apply one accepted event; claimed with a conditional update.
+    """Apply one accepted (or failed and due) event; claimed with a conditional update.
 
     The processor's changes and the event's new status commit together: a
     worker dying in between leaves neither, and the event is taken again.
+    While it runs, the request id is the delivery's, so the audit rows the
+    processor writes point back to the request that brought the event.
     """
     now = timezone.now()
     claimed = WebhookEvent.objects.filter(_claimable(now), pk=event_id).update(
@@ -442,24 +547,60 @@ def webhook_process(event_id: int) -> WebhookEvent | None:
     if not claimed:
         return None
     event = WebhookEvent.objects.get(pk=event_id)
+    token = set_request_id(event.request_id or current_request_id())
+    try:
+        return _process_claimed(event, now)
+    finally:
+        reset_request_id(token)
+
+
+def _process_claimed(event: WebhookEvent, claimed_at: datetime) -> WebhookEvent | None:
+    channel = channel_for(event.platform)
     processor = _processors.get(event.platform)
     try:
         if processor is None:
             raise LookupError(f"no webhook processor for {event.platform}")
+        payload = json.loads(event.body)
+        if channel is not None and channel.fetch is not None and not _polled(event):
+            # A thin webhook only names what changed: read it with the
+            # connection's credentials, outside the transaction (HTTP).
+            payload = channel.fetch(event=event, payload=payload)
         with transaction.atomic():
-            outcome = processor(event, json.loads(event.body)) or Status.PROCESSED
-            _record_outcome(event, now, outcome, "")
+            outcome = processor(event, payload) or Status.PROCESSED
+            _record_outcome(event, claimed_at, outcome, "")
+            if event.attempts > 1:
+                # A retry or a manager's replay that worked: nothing left to look at.
+                attention_clear(kind=DEAD_KIND, subject=event)
     except _ClaimLost:
         logger.warning("Webhook event %s was taken by another worker; ours undone", event.pk)
         return None
     except Exception as exc:
         logger.exception("Webhook event %s (%s) failed", event.pk, event.event_type)
+        delays = channel.retry_delays if channel is not None else WEBHOOK_RETRY_DELAYS
         try:
-            _record_outcome(event, now, Status.FAILED, f"{type(exc).__name__}: {exc}"[:4000])
+            _record_failure(event, claimed_at, f"{type(exc).__name__}: {exc}"[:4000], delays)
         except _ClaimLost:
             return None
     event.refresh_from_db()
     return event
+
+
+def _record_failure(event: WebhookEvent, claimed_at: datetime, error: str,
+                    delays: tuple[timedelta, ...]) -> None:
+    """Failed: due again after the schedule's next delay, or dead after its last."""
+    # attempts counts this one: the first failure waits delays[0].
+    if event.attempts <= len(delays):
+        _record_outcome(event, claimed_at, Status.FAILED, error,
+                        next_attempt_at=timezone.now() + delays[event.attempts - 1])
+        return
+    with transaction.atomic():
+        _record_outcome(event, claimed_at, Status.DEAD, error)
+        attention_raise(
+            domain=event.platform, kind=DEAD_KIND, subject=event,
+            summary=_("%(platform)s event %(event)s failed %(attempts)d times: %(error)s") % {
+                "platform": event.platform, "event": event.event_type or event.event_id,
+                "attempts": event.attempts, "error": error[:150]},
+            action_hint=_("Fix the cause, then replay the event from the webhook inbox."))
 
 
 def webhook_replay(*, event: WebhookEvent) -> WebhookEvent:
@@ -472,7 +613,8 @@ def webhook_replay(*, event: WebhookEvent) -> WebhookEvent:
         if current.status == Status.PROCESSING:
             raise ValueError("the event is being processed right now")
         current.status = Status.ACCEPTED
-        current.save(update_fields=["status"])
+        current.next_attempt_at = None
+        current.save(update_fields=["status", "next_attempt_at"])
         transaction.on_commit(lambda: _dispatch(current.pk))
     return current
 
@@ -482,19 +624,21 @@ STUCK_AFTER = timedelta(minutes=2)
 
 
 def webhooks_stuck_ids(limit: int = 500) -> list[int]:
+    """Events the sweep sends to a worker: lost tasks, dead workers, retries due."""
     now = timezone.now()
     lost_task = Q(status=Status.ACCEPTED, received_at__lt=now - STUCK_AFTER)
     lost_worker = Q(status=Status.PROCESSING, claimed_at__lt=now - PROCESSING_TIMEOUT)
+    retry_due = Q(status=Status.FAILED, next_attempt_at__lte=now)
     return list(
-        WebhookEvent.objects.filter(lost_task | lost_worker)
+        WebhookEvent.objects.filter(lost_task | lost_worker | retry_due)
         .order_by("received_at").values_list("pk", flat=True)[:limit]
     )
 
 
 # -- retention ----------------------------------------------------------------
 
-# Which rows each retention setting covers. Accepted, processing and failed
-# events are never purged: they still need a worker or a manager's look.
+# Which rows each retention setting covers. Accepted, processing, failed and
+# dead events are never purged: they still need a worker or a manager's look.
 _RETENTION = {
     "rejected": ("WEBHOOK_REJECTED_RETENTION_DAYS", [Status.REJECTED]),
     "processed": ("WEBHOOK_PROCESSED_RETENTION_DAYS",

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import badge
+from apps.core.admin_attention import AttentionColumnMixin, NeedsAttentionFilter
 from apps.core.admin_tools import (
     BigTableAdmin,
     confirmed_service_action,
@@ -73,13 +74,6 @@ class WorkerForm(forms.ModelForm):
             raise forms.ValidationError("Another worker has this national number.")
         return number
 
-    def save(self, commit: bool = True) -> Worker:
-        worker = super().save(commit=False)
-        if self.cleaned_data.get("new_ssin"):
-            worker.ssin = self.cleaned_data["new_ssin"]
-        if commit:
-            worker.save()
-        return worker
 
 
 @admin.register(Worker)
@@ -89,6 +83,19 @@ class WorkerAdmin(admin.ModelAdmin):
     search_fields = ("last_name", "first_name")
     readonly_fields = ("masked_ssin",)
     fields = ("first_name", "last_name", "masked_ssin", "new_ssin")
+
+    def save_model(self, request, obj, form, change):
+        # Checked by the form (the SSIN's format and uniqueness); saved by the services.
+        data = form.cleaned_data
+        if not change:
+            obj.pk = services.worker_create(first_name=data["first_name"],
+                                            last_name=data["last_name"],
+                                            ssin=data["new_ssin"]).pk
+            return
+        services.worker_update_names(worker=obj, first_name=data["first_name"],
+                                     last_name=data["last_name"])
+        if data.get("new_ssin"):
+            services.worker_set_ssin(worker=obj, ssin=data["new_ssin"])
 
     @admin.display(description="SSIN")
     def masked_ssin(self, worker: Worker) -> str:
@@ -132,17 +139,38 @@ class CancelForm(forms.Form):
     reason = forms.CharField(max_length=100, initial="cancelled by manager")
 
 
+class ShiftForm(forms.ModelForm):
+    """An edited shift is checked by the service's rules before anything is saved, so
+    a refusal (a declared shift moved to another worker…) is a message on the form."""
+
+    class Meta:
+        model = Shift
+        fields = ["employer", "worker", "start", "end"]
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and not self.errors:
+            try:
+                services.shift_update_check(
+                    shift=Shift.objects.get(pk=self.instance.pk), employer=data["employer"],
+                    worker=data["worker"], start=data["start"], end=data["end"])
+            except ServiceError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return data
+
+
 @admin.register(Shift)
-class ShiftAdmin(BigTableAdmin):
+class ShiftAdmin(AttentionColumnMixin, BigTableAdmin):
+    form = ShiftForm
     list_display = ("start_local", "worker", "employer", "status", "dimona", "clock_in_at",
                     "attention")
-    list_filter = ("status", "needs_attention", "employer")
+    list_filter = ("status", NeedsAttentionFilter, "employer")
     list_select_related = ("worker", "employer")
     search_fields = ("worker__last_name", "worker__first_name", "employer__name")
     date_hierarchy = "start"
     inlines = [DeclarationInline]
     readonly_fields = ("status", "clock_in_at", "validated_start", "validated_end",
-                       "needs_attention", "attention_reason")
+                       "attention")
     actions = ["declare", "cancel_dimona", "mark_no_show", "poll_now"]
     change_list_template = "admin/dimona/shift/change_list.html"
 
@@ -166,22 +194,29 @@ class ShiftAdmin(BigTableAdmin):
             return declaration_badge(None)
         return declaration_badge(status, f"{shift.dimona_kind}: {status.replace('_', ' ')}")
 
-    @admin.display(description="attention", boolean=False)
-    def attention(self, shift: Shift) -> str:
-        if not shift.needs_attention:
-            return ""
-        return format_html('<span title="{}">⚠ {}</span>', shift.attention_reason,
-                           shift.attention_reason[:60])
-
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            self._save_change(request, obj, form)
+            return
         try:
             created = services.shift_create(employer=obj.employer, worker=obj.worker,
                                             start=obj.start, end=obj.end)
         except ServiceError as exc:
             raise forms.ValidationError(exc.message) from exc
         obj.pk = created.pk
+
+    def _save_change(self, request, obj, form) -> None:
+        data = form.cleaned_data
+        try:
+            update = services.shift_update(shift=obj, employer=data["employer"],
+                                           worker=data["worker"], start=data["start"],
+                                           end=data["end"])
+        except ServiceError as exc:
+            # Checked by the form already: only a change made meanwhile gets here.
+            self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+            return
+        if update is not None:
+            self.message_user(request, _("The hours moved: a Dimona-Update is sent."))
 
     @admin.action(description="Declare (Dimona-In)", permissions=["change"])
     def declare(self, request, queryset):

@@ -1,19 +1,27 @@
-from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.registry import DomainApp, DomainAppConfig
 
 
-class DimonaConfig(AppConfig):
+class DimonaConfig(DomainAppConfig):
     name = "apps.dimona"
     label = "dimona"
-    verbose_name = "Dimona (ONSS)"
+    verbose_name = _("Dimona (ONSS)")
 
-    def ready(self) -> None:
-        from apps.core.demo import register_demo_loader
-        from apps.core.operations import register_retry_policy
-        from apps.core.platforms import register_platform
-        from apps.dimona import operations, schedules  # noqa: F401 - schedules registers itself
+    def domain(self) -> DomainApp:
         from apps.dimona.client import PLATFORM, dimona_platform
         from apps.dimona.demo import demo_load
+        from apps.dimona.operations import DIMONA_RETRY
+        from apps.dimona.schedules import SCHEDULES
+        from apps.dimona.services import DECLARATION_OPERATION
 
-        register_platform(PLATFORM, dimona_platform)
-        register_retry_policy(PLATFORM, operations.DIMONA_RETRY)
-        register_demo_loader("dimona", demo_load)
+        return DomainApp(
+            label=self.label,
+            verbose_name=self.verbose_name,
+            platforms={PLATFORM: dimona_platform},
+            retry_policies={PLATFORM: DIMONA_RETRY},
+            handler_modules=("apps.dimona.operations",),
+            operation_kinds=(DECLARATION_OPERATION,),
+            schedules=SCHEDULES,
+            demo_loader=demo_load,
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -10,7 +9,14 @@ from django.conf import settings
 from apps.core.audit import LogContext
 from apps.core.auth import JwtAssertionAuth
 from apps.core.breaker import BreakerPolicy
+from apps.core.connections import (
+    AuthContext,
+    client_for,
+    connection_or_default,
+    register_auth_builder,
+)
 from apps.core.http import OutcomeUnknownError, Platform, PlatformClient, RetryPolicy
+from apps.core.models import Connection, CredentialsUnreadable
 from apps.core.ratelimit import RateLimit
 from apps.dimona.credentials import dimona_credentials
 from apps.dimona.mapping import (
@@ -29,7 +35,10 @@ def dimona_platform() -> Platform:
         base_url=settings.DIMONA_API_URL,
         # The ONSS publishes no quota; this keeps a burst (the evening cron
         # for a big employer, plus its polls) from looking like an attack.
-        rate_limits=(RateLimit(limit=50, seconds=1), RateLimit(limit=2000, seconds=60)),
+        # Counted for the hub as a whole: every employer's account calls from
+        # the same hub, and that is what would look like an attack.
+        rate_limits=(RateLimit(limit=50, seconds=1, per_application=True),
+                     RateLimit(limit=2000, seconds=60, per_application=True)),
         breaker=BreakerPolicy(failure_threshold=5, cooldown_seconds=60),
         retry=RetryPolicy(max_attempts=3, base_delay=1.0, max_delay=10.0, max_inline_wait=15),
         connect_timeout=5,
@@ -84,21 +93,37 @@ class DimonaClient:
         return periods
 
 
-@cache
-def _client_for(api_url: str, token_url: str, client_id: str, read_timeout: float
-                ) -> DimonaClient:
-    credentials = dimona_credentials()
-    auth = JwtAssertionAuth(
-        cache_key=f"dimona:{client_id}",
+def _dimona_auth(context: AuthContext) -> JwtAssertionAuth:
+    """An employer's own ONSS account signs with its own key (client id and
+    `private_key_pem` in its credentials); the default connection with empty
+    credentials uses the environment's (DIMONA_CLIENT_ID, DIMONA_PRIVATE_KEY)."""
+    credentials = context.credentials
+    private_key = credentials.extra.get("private_key_pem", "")
+    if context.connection.is_default and not (credentials.client_id or private_key):
+        configured = dimona_credentials()
+        client_id, private_key = configured.client_id, configured.private_key_pem
+    else:
+        client_id = credentials.client_id
+    if not (client_id and private_key):
+        raise CredentialsUnreadable(
+            f"{context.connection} has no ONSS client id and private key: enter them in "
+            f"its credentials.")
+    settings_ = context.connection.settings
+    token_url = str(settings_.get("token_url") or "") or settings.DIMONA_TOKEN_URL
+    return JwtAssertionAuth(
+        cache_key=f"{context.token_cache_key}:{client_id}",
         token_url=token_url,
-        client_id=credentials.client_id,
-        private_key_pem=credentials.private_key_pem,
+        client_id=client_id,
+        private_key_pem=private_key,
         assertion_lifetime=300,
     )
-    return DimonaClient(PlatformClient(dimona_platform(), auth=auth))
 
 
-def dimona_client() -> DimonaClient:
-    """The client for the configured ONSS (or its simulator); one per process."""
-    return _client_for(settings.DIMONA_API_URL, settings.DIMONA_TOKEN_URL,
-                       settings.DIMONA_CLIENT_ID, settings.DIMONA_READ_TIMEOUT_SECONDS)
+register_auth_builder(PLATFORM, _dimona_auth, settings_names=(
+    "DIMONA_TOKEN_URL", "DIMONA_CLIENT_ID", "DIMONA_PRIVATE_KEY", "VAR_DIR"))
+
+
+def dimona_client(connection: Connection | None = None) -> DimonaClient:
+    """The client of this ONSS connection (empty: the default one); one per process."""
+    connection = connection_or_default(connection, platform=PLATFORM)
+    return DimonaClient(client_for(connection, platform=dimona_platform()))

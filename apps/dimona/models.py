@@ -34,6 +34,12 @@ class Employer(models.Model):
         help_text=_("Declared joint commission: XXX (flexi-jobs are declared under XXX) or a "
                     "number such as 302 or 118.03."),
     )
+    # Empty: the default ONSS connection (the account configured in the
+    # environment). Another one is an employer declaring with its own ONSS account.
+    connection = models.ForeignKey(
+        "core.Connection", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        limit_choices_to={"platform": "dimona"}, verbose_name=_("ONSS connection"),
+        help_text=_("The ONSS account this employer declares with; empty: the default one."))
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -98,9 +104,6 @@ class Shift(models.Model):
     clock_in_at = models.DateTimeField(null=True, blank=True)
     validated_start = models.DateTimeField(null=True, blank=True)
     validated_end = models.DateTimeField(null=True, blank=True)
-    needs_attention = models.BooleanField(
-        default=False, help_text="A declaration was refused or needs a manual check.")
-    attention_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -34,7 +34,14 @@ from apps.dimona.mapping import (
 )
 from apps.dimona.models import DimonaDeclaration, Shift
 from apps.dimona.polling import next_poll_at
-from apps.dimona.services import DECLARATION_OPERATION
+from apps.dimona.services import (
+    ATTENTION_MANUAL_CHECK,
+    ATTENTION_REFUSED,
+    ATTENTION_WARNINGS,
+    DECLARATION_OPERATION,
+    shift_attention_clear,
+    shift_attention_raise,
+)
 
 logger = logging.getLogger(__name__)
 Kind = DimonaDeclaration.Kind
@@ -61,7 +68,8 @@ def declaration_send_and_follow(operation, *, reconcile: bool) -> Done | Resched
                    .get(pk=operation.payload["declaration_id"]))
     if not declaration.is_open:
         return Done({"status": declaration.status})
-    client = dimona_client()
+    # The account the declaration was enqueued with sends and polls it.
+    client = dimona_client(operation.connection)
     if not declaration.declaration_id:
         if reconcile and declaration.kind == Kind.IN:
             outcome = _reconcile_in(declaration, client)
@@ -136,8 +144,8 @@ def _refuse_locally(declaration: DimonaDeclaration, exc: PermanentError, *,
     declaration.completed_at = timezone.now()
     declaration.save(update_fields=["status", "error", "completed_at"])
     refused_by = "the API" if reached_api else "the hub, not sent"
-    _flag_shift(declaration.shift, f"Dimona-{declaration.kind} not accepted by {refused_by}: "
-                                   f"{declaration.error}")
+    _flag_shift(declaration.shift, ATTENTION_REFUSED,
+                f"Dimona-{declaration.kind} not accepted by {refused_by}: {declaration.error}")
 
 
 def _poll(declaration: DimonaDeclaration, client: DimonaClient) -> Done | Reschedule:
@@ -154,7 +162,8 @@ def _poll(declaration: DimonaDeclaration, client: DimonaClient) -> Done | Resche
         _record(declaration, result, Status.WAITING_SIGEDIS, completed=False)
         return _wait_or_give_up(declaration, "waiting for SIGeDIS", slow_only=True)
     _record(declaration, result, Status.MANUAL_CHECK)
-    _flag_shift(declaration.shift, f"Unknown Dimona result {result.result!r}; check the portal.")
+    _flag_shift(declaration.shift, ATTENTION_MANUAL_CHECK,
+                f"Unknown Dimona result {result.result!r}; check the portal.")
     return Done({"result": result.result})
 
 
@@ -164,7 +173,7 @@ def _wait_or_give_up(declaration: DimonaDeclaration, why: str, *, slow_only: boo
     if at is not None:
         return Reschedule(at, why)
     DimonaDeclaration.objects.filter(pk=declaration.pk).update(status=Status.MANUAL_CHECK)
-    _flag_shift(declaration.shift,
+    _flag_shift(declaration.shift, ATTENTION_MANUAL_CHECK,
                 f"No Dimona result after 20 minutes ({why}); check it or use 'poll now'.")
     return Done({"manual_check": why})
 
@@ -186,8 +195,12 @@ def _record(declaration: DimonaDeclaration, result: DeclarationResult, status: s
 def _accept(declaration: DimonaDeclaration, result: DeclarationResult) -> Done:
     status = Status.ACCEPTED if result.result == "A" else Status.ACCEPTED_WITH_WARNINGS
     _record(declaration, result, status)
+    # Accepted: an earlier refusal or an unanswered declaration of the shift is behind it.
+    shift_attention_clear(shift=declaration.shift, kinds=(ATTENTION_REFUSED,
+                                                          ATTENTION_MANUAL_CHECK))
     if status == Status.ACCEPTED_WITH_WARNINGS:
-        _flag_shift(declaration.shift, "Dimona accepted with warnings: " + _codes(result))
+        _flag_shift(declaration.shift, ATTENTION_WARNINGS,
+                    "Dimona accepted with warnings: " + _codes(result))
     return Done({"result": result.result, "period_id": declaration.period_id})
 
 
@@ -205,7 +218,8 @@ def _refused(declaration: DimonaDeclaration, result: DeclarationResult,
             _adopt_period(declaration, period_id, "refused as a duplicate of our own period")
             return Done({"adopted_period": period_id})
     _record(declaration, result, Status.REFUSED)
-    _flag_shift(declaration.shift, f"Dimona-{declaration.kind} refused: " + _codes(result))
+    _flag_shift(declaration.shift, ATTENTION_REFUSED,
+                f"Dimona-{declaration.kind} refused: " + _codes(result))
     return Done({"result": "B"})
 
 
@@ -213,9 +227,8 @@ def _codes(result: DeclarationResult) -> str:
     return "; ".join(f"{a.code} {a.label}".strip() for a in result.anomalies) or "no anomaly"
 
 
-def _flag_shift(shift: Shift, reason: str) -> None:
-    Shift.objects.filter(pk=shift.pk).update(needs_attention=True,
-                                             attention_reason=reason[:300])
+def _flag_shift(shift: Shift, kind: str, reason: str) -> None:
+    shift_attention_raise(shift=shift, kind=kind, summary=reason)
 
 
 # -- unknown outcome --------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from apps.core.attention_selectors import attention_annotations
 from apps.dimona.mapping import BRUSSELS
 from apps.dimona.models import DimonaDeclaration, Shift
 
@@ -61,3 +62,8 @@ def no_show_candidates(now: datetime | None = None) -> QuerySet[Shift]:
 def shifts_of_day(day: date) -> QuerySet[Shift]:
     start, end = local_day_bounds(day)
     return Shift.objects.with_parties().filter(start__gte=start, start__lt=end)
+
+
+def shifts_with_attention() -> QuerySet[Shift]:
+    """Shifts with `needs_attention` and `attention_reason` from the attention queue."""
+    return Shift.objects.annotate(**attention_annotations(Shift))

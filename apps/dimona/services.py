@@ -13,7 +13,9 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from apps.core.attention import attention_clear, attention_raise
 from apps.core.errors import ServiceError
 from apps.core.operations import operation_enqueue, operation_reopen
 from apps.dimona.client import PLATFORM
@@ -32,6 +34,7 @@ from apps.dimona.selectors import (
     shift_declared_hours,
     shifts_to_declare,
 )
+from apps.dimona.validators import normalise_digits
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,21 @@ DECLARATION_OPERATION = "dimona.declaration"
 NO_SHOW_REASON = "no_show"
 Kind = DimonaDeclaration.Kind
 Status = DimonaDeclaration.Status
+
+ATTENTION_DOMAIN = "dimona"
+# Why a shift is in the attention queue; one open item per shift and kind.
+ATTENTION_REFUSED = "dimona.refused"
+ATTENTION_MANUAL_CHECK = "dimona.manual_check"
+ATTENTION_WARNINGS = "dimona.warnings"
+# Said once per kind, so every item of a kind tells the manager the same next step.
+ATTENTION_HINTS = {
+    ATTENTION_REFUSED: _("Read the anomalies of the shift's declarations, correct the shift or "
+                       "the worker, then declare again (or declare on the ONSS portal)."),
+    ATTENTION_MANUAL_CHECK: _("Look the declaration up on the ONSS portal, or use "
+                            "\"Poll the ONSS now\" on the shift."),
+    ATTENTION_WARNINGS: _("Read the warnings of the shift's declarations; the Dimona stands, "
+                        "but the ONSS may ask for a correction."),
+}
 
 
 def _locked(shift: Shift) -> Shift:
@@ -55,6 +73,7 @@ def _enqueue(declaration: DimonaDeclaration) -> None:
         payload={"declaration_id": declaration.pk},
         entity_type="dimona.declaration",
         entity_id=declaration.pk,
+        connection=declaration.shift.employer.connection,
     )
     declaration.operation = operation
     declaration.save(update_fields=["operation"])
@@ -71,6 +90,19 @@ def _check_hours(start: datetime, end: datetime) -> None:
                            details={"end": ["A shift cannot last more than 24 hours."]})
 
 
+# -- the attention queue -----------------------------------------------------------
+
+def shift_attention_raise(*, shift: Shift, kind: str, summary: str) -> None:
+    """Put the shift in the attention queue (or refresh its open item of this kind)."""
+    attention_raise(domain=ATTENTION_DOMAIN, kind=kind, summary=summary, subject=shift,
+                    action_hint=str(ATTENTION_HINTS.get(kind, "")))
+
+
+def shift_attention_clear(*, shift: Shift, kinds: tuple[str, ...] = ()) -> int:
+    """Close the shift's open items (of these kinds, or all of Dimona's)."""
+    return attention_clear(subject=shift, kinds=kinds, domain=ATTENTION_DOMAIN)
+
+
 # -- employers, workers, shifts ------------------------------------------------
 
 def employer_create(*, name: str, enterprise_number: str,
@@ -83,13 +115,67 @@ def employer_create(*, name: str, enterprise_number: str,
     return employer
 
 
+@transaction.atomic
+def employer_update(*, employer: Employer, name: str | None = None,
+                    enterprise_number: str | None = None,
+                    joint_commission: str | None = None) -> Employer:
+    """Change what is given; the rest stays. Checked as a new employer would be."""
+    employer = Employer.objects.select_for_update().get(pk=employer.pk)
+    changes = {"name": name, "enterprise_number": enterprise_number,
+               "joint_commission": joint_commission}
+    changes = {field: value for field, value in changes.items() if value is not None}
+    if not changes:
+        return employer
+    for field, value in changes.items():
+        setattr(employer, field, value)
+    employer.clean()
+    employer.full_clean()
+    employer.save(update_fields=list(changes))
+    return employer
+
+
+def _check_ssin_free(ssin: str, *, worker: Worker | None = None) -> None:
+    clash = Worker.objects.filter(ssin_index=Worker.index_for(ssin))
+    if worker is not None:
+        clash = clash.exclude(pk=worker.pk)
+    if clash.exists():
+        raise ServiceError("duplicate_worker", "A worker with this national number exists.",
+                           details={"ssin": ["A worker with this national number exists."]})
+
+
 def worker_create(*, first_name: str, last_name: str, ssin: str) -> Worker:
     worker = Worker(first_name=first_name, last_name=last_name, ssin=ssin)
     worker.full_clean(exclude=["ssin_index"])
-    if Worker.objects.filter(ssin_index=Worker.index_for(ssin)).exists():
-        raise ServiceError("duplicate_worker", "A worker with this national number exists.",
-                           details={"ssin": ["A worker with this national number exists."]})
+    _check_ssin_free(ssin)
     worker.save()
+    return worker
+
+
+@transaction.atomic
+def worker_update_names(*, worker: Worker, first_name: str | None = None,
+                        last_name: str | None = None) -> Worker:
+    """Rename a worker; a name not given stays as it is."""
+    worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    changes = {field: value for field, value in
+               (("first_name", first_name), ("last_name", last_name)) if value is not None}
+    if not changes:
+        return worker
+    for field, value in changes.items():
+        setattr(worker, field, value)
+    worker.full_clean(exclude=["ssin", "ssin_index"])
+    worker.save(update_fields=list(changes))
+    return worker
+
+
+@transaction.atomic
+def worker_set_ssin(*, worker: Worker, ssin: str) -> Worker:
+    """Correct a worker's national number (its blind index follows)."""
+    worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    worker.ssin = ssin
+    worker.full_clean(exclude=["first_name", "last_name", "ssin_index"])
+    worker.ssin = normalise_digits(ssin)
+    _check_ssin_free(worker.ssin, worker=worker)
+    worker.save(update_fields=["ssin", "ssin_index"])
     return worker
 
 
@@ -193,6 +279,9 @@ def _cancel(shift: Shift, *, reason: str, now: datetime) -> DimonaDeclaration:
         shift=shift, kind=Kind.CANCEL, period_id=active_in.period_id, reason=reason)
     shift.status = Shift.Status.NO_SHOW if reason == NO_SHOW_REASON else Shift.Status.CANCELLED
     shift.save(update_fields=["status", "updated_at"])
+    # What was wrong with the shift's earlier declarations no longer matters
+    # once it is cancelled; only the Cancel's own outcome may raise it again.
+    shift_attention_clear(shift=shift)
     _enqueue(declaration)
     return declaration
 
@@ -242,13 +331,33 @@ def shift_validate_hours(*, shift: Shift, start: datetime, end: datetime
     shift.validated_start, shift.validated_end = start, end
     shift.status = Shift.Status.COMPLETED
     shift.save(update_fields=["validated_start", "validated_end", "status", "updated_at"])
+    return _declare_update_if_moved(shift, start=start, end=end, reason="hours_validated",
+                                    pending_hint="validate the hours once it has")
 
+
+def _declare_update_if_moved(shift: Shift, *, start: datetime, end: datetime, reason: str,
+                             pending_hint: str) -> DimonaDeclaration | None:
+    """A Dimona-Update if the ONSS knows other hours (past the threshold). Shift locked."""
+    active_in = _update_basis(shift, start=start, end=end, pending_hint=pending_hint)
+    if active_in is None:
+        return None
+    declaration = DimonaDeclaration.objects.create(
+        shift=shift, kind=Kind.UPDATE, period_id=active_in.period_id,
+        declared_start=start, declared_end=end, reason=reason)
+    _enqueue(declaration)
+    return declaration
+
+
+def _update_basis(shift: Shift, *, start: datetime, end: datetime, pending_hint: str
+                  ) -> DimonaDeclaration | None:
+    """The active Dimona-In an Update to these hours amends; None if none is needed.
+    Refuses while the ONSS cannot take one yet."""
     active_in = shift_active_in(shift)
     if active_in is None:
         return None
     if not active_in.period_id:
         raise ServiceError("declaration_pending",
-                           "The Dimona-In has no result yet; validate the hours once it has.")
+                           f"The Dimona-In has no result yet; {pending_hint}.")
     if shift.declarations.filter(kind=Kind.UPDATE, status__in=[
             Status.PENDING, Status.SENT, Status.WAITING_SIGEDIS]).exists():
         raise ServiceError("update_pending",
@@ -258,11 +367,54 @@ def shift_validate_hours(*, shift: Shift, start: datetime, end: datetime
     threshold = update_threshold()
     if abs(start - declared_start) <= threshold and abs(end - declared_end) <= threshold:
         return None
-    declaration = DimonaDeclaration.objects.create(
-        shift=shift, kind=Kind.UPDATE, period_id=active_in.period_id,
-        declared_start=start, declared_end=end, reason="hours_validated")
-    _enqueue(declaration)
-    return declaration
+    return active_in
+
+
+# Planned hours can move while the shift is still ahead or under way; after
+# that its hours are the validated ones (validate-hours).
+HOURS_EDITABLE = (Shift.Status.PROPOSED, Shift.Status.ACCEPTED, Shift.Status.IN_PROGRESS)
+CHANGE_HOURS_LATER = "change the hours once it has"
+
+
+def shift_update_check(*, shift: Shift, employer: Employer, worker: Worker, start: datetime,
+                       end: datetime) -> None:
+    """Refuse (ServiceError) what `shift_update` would refuse; writes nothing.
+
+    For forms that must report a refusal before they save (the admin's).
+    """
+    _check_hours(start, end)
+    parties_moved = (employer.pk, worker.pk) != (shift.employer_id, shift.worker_id)
+    hours_moved = (start, end) != (shift.start, shift.end)
+    if parties_moved and shift_active_in(shift) is not None:
+        raise ServiceError(
+            "shift_declared",
+            "This shift is declared for its worker and employer; cancel it and create "
+            "another shift instead.")
+    if not hours_moved:
+        return
+    if shift.status not in HOURS_EDITABLE:
+        raise ServiceError(
+            "invalid_status",
+            f"The hours of a {shift.get_status_display().lower()} shift cannot change"
+            + (" (validate the hours worked instead)."
+               if shift.status == Shift.Status.COMPLETED else "."))
+    _update_basis(shift, start=start, end=end, pending_hint=CHANGE_HOURS_LATER)
+
+
+@transaction.atomic
+def shift_update(*, shift: Shift, employer: Employer, worker: Worker, start: datetime,
+                 end: datetime) -> DimonaDeclaration | None:
+    """Edit a shift (the admin's form): a declared shift whose hours moved past
+    the threshold gets a Dimona-Update, as validated hours do. Returns it, if any."""
+    shift = _locked(shift)
+    shift_update_check(shift=shift, employer=employer, worker=worker, start=start, end=end)
+    hours_moved = (start, end) != (shift.start, shift.end)
+    shift.employer, shift.worker, shift.start, shift.end = employer, worker, start, end
+    shift.save(update_fields=["employer", "worker", "start", "end", "updated_at"])
+    if not hours_moved:
+        return None
+    return _declare_update_if_moved(shift, start=start, end=end, reason="hours_changed",
+                                    pending_hint=CHANGE_HOURS_LATER)
 
 
 # -- follow-up -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import badge, pretty
+from apps.core.admin_attention import AttentionColumnMixin, NeedsAttentionFilter
 from apps.core.admin_tools import BigTableAdmin, confirmed_service_action, run_service_action
 from apps.core.fields import EncryptedTextField
 from apps.symphonics import services
@@ -135,11 +136,11 @@ class AddProofForm(forms.Form):
 
 
 @admin.register(Intervention)
-class InterventionAdmin(BigTableAdmin):
+class InterventionAdmin(AttentionColumnMixin, BigTableAdmin):
     list_display = ("external_id", "customer", "city", "status_badge", "remote_status",
                     "documents_summary", "symphonics_id", "pdl_check", "attention",
                     "completion_date")
-    list_filter = ("status", "needs_attention", "pdl_valid")
+    list_filter = ("status", NeedsAttentionFilter, "pdl_valid")
     search_fields = ("=external_id", "=symphonics_id", "=pdl", "customer_last_name")
     date_hierarchy = "completion_date"
     # Encrypted text fields hold one-line values (an e-mail, a phone).
@@ -209,13 +210,6 @@ class InterventionAdmin(BigTableAdmin):
             return format_html("<span title='not checked'>{} ?</span>", obj.pdl)
         mark = "✔" if obj.pdl_valid else "✘"
         return format_html('<span title="{}">{} {}</span>', obj.pdl_check_message, obj.pdl, mark)
-
-    @admin.display(description="attention")
-    def attention(self, obj: Intervention) -> str:
-        if not obj.needs_attention:
-            return ""
-        return format_html('<span title="{}">⚠ {}</span>', obj.attention_reason,
-                           obj.attention_reason[:70])
 
     @admin.display(description="calls to Symphonics")
     def exchanges(self, obj: Intervention) -> str:

@@ -1,19 +1,28 @@
-from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.registry import DomainApp, DomainAppConfig
 
 
-class SymphonicsConfig(AppConfig):
+class SymphonicsConfig(DomainAppConfig):
     name = "apps.symphonics"
     label = "symphonics"
-    verbose_name = "Symphonics"
+    verbose_name = _("Symphonics")
 
-    def ready(self) -> None:
-        from apps.core.demo import register_demo_loader
-        from apps.core.operations import register_retry_policy
-        from apps.core.platforms import register_platform
-        from apps.symphonics import operations, schedules, webhooks  # noqa: F401 - they register
+    def domain(self) -> DomainApp:
         from apps.symphonics.client import PLATFORM, symphonics_platform
         from apps.symphonics.demo import demo_load
+        from apps.symphonics.operations import SYMPHONICS_RETRY
+        from apps.symphonics.schedules import SCHEDULES
+        from apps.symphonics.services import DOCUMENTS_OPERATION, PUBLISH_OPERATION
 
-        register_platform(PLATFORM, symphonics_platform)
-        register_retry_policy(PLATFORM, operations.SYMPHONICS_RETRY)
-        register_demo_loader("symphonics", demo_load)
+        return DomainApp(
+            label=self.label,
+            verbose_name=self.verbose_name,
+            platforms={PLATFORM: symphonics_platform},
+            retry_policies={PLATFORM: SYMPHONICS_RETRY},
+            handler_modules=("apps.symphonics.operations", "apps.symphonics.webhooks"),
+            operation_kinds=(PUBLISH_OPERATION, DOCUMENTS_OPERATION),
+            webhook_platforms=(PLATFORM,),
+            schedules=SCHEDULES,
+            demo_loader=demo_load,
+        )

@@ -9,7 +9,6 @@ request_id}}`, the request id logged) all come from `apps.core.http`.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 from urllib.parse import quote
 
@@ -19,6 +18,12 @@ from django.conf import settings
 from apps.core.audit import LogContext
 from apps.core.auth import ClientCredentialsAuth
 from apps.core.breaker import BreakerPolicy
+from apps.core.connections import (
+    AuthContext,
+    client_for,
+    connection_or_default,
+    register_auth_builder,
+)
 from apps.core.http import (
     OutcomeUnknownError,
     PermanentError,
@@ -27,6 +32,7 @@ from apps.core.http import (
     RetryPolicy,
     TransientError,
 )
+from apps.core.models import Connection, CredentialsUnreadable
 from apps.core.ratelimit import RateLimit
 from apps.core.store import SharedStore
 from apps.symphonics.mapping import (
@@ -49,7 +55,8 @@ MINUTES_PER_DAY = 24 * 60
 # 1 % of the window (0.6 s of a minute), never less than a quarter second.
 MARGIN_SHARE = 0.01
 MIN_MARGIN_SECONDS = 0.25
-# Settings the client is built from; a change of any of them builds a new one.
+# Settings the default connection's client is built from; a change of any of
+# them builds a new one.
 CLIENT_SETTINGS = (
     "SYMPHONICS_API_URL", "SYMPHONICS_CLIENT_ID", "SYMPHONICS_CLIENT_SECRET",
     "SYMPHONICS_RATE_LIMIT_PER_MINUTE", "SYMPHONICS_RATE_LIMIT_PER_DAY",
@@ -186,6 +193,7 @@ def _json(response: requests.Response, *, unknown_outcome: bool = False) -> dict
 
 
 def symphonics_auth(*, store: SharedStore | None = None) -> ClientCredentialsAuth:
+    """The environment's client (SYMPHONICS_CLIENT_ID and SECRET), for the default connection."""
     api_url = settings.SYMPHONICS_API_URL.rstrip("/")
     return ClientCredentialsAuth(
         # Per client and per environment: a sandbox token is no good in production.
@@ -197,13 +205,34 @@ def symphonics_auth(*, store: SharedStore | None = None) -> ClientCredentialsAut
     )
 
 
-@cache
-def _client_for(config: tuple[Any, ...]) -> SymphonicsClient:
-    # `config` (the CLIENT_SETTINGS values) is only the cache key; the
-    # builders below read the same settings.
-    return SymphonicsClient(PlatformClient(symphonics_platform(), auth=symphonics_auth()))
+def _symphonics_auth(context: AuthContext) -> ClientCredentialsAuth:
+    """A connection's own client id and secret; the environment's for the
+    default connection whose credentials are empty."""
+    credentials = context.credentials
+    api_url = context.platform.base_url.rstrip("/")
+    if context.connection.is_default and not credentials.client_id:
+        client_id, secret = settings.SYMPHONICS_CLIENT_ID, settings.SYMPHONICS_CLIENT_SECRET
+    else:
+        client_id, secret = credentials.client_id, credentials.client_secret
+    if not (client_id and secret):
+        raise CredentialsUnreadable(
+            f"{context.connection} has no Symphonics client id and secret: enter them in "
+            f"its credentials.")
+    return ClientCredentialsAuth(
+        # Per client and per environment: a sandbox token is no good in production.
+        cache_key=f"{context.token_cache_key}:{client_id}@{api_url}",
+        token_url=api_url + TOKEN_PATH,
+        client_id=client_id,
+        client_secret=secret,
+    )
 
 
-def symphonics_client() -> SymphonicsClient:
-    """The client for the configured Symphonics (or its simulator); one per process."""
-    return _client_for(tuple(getattr(settings, name) for name in CLIENT_SETTINGS))
+register_auth_builder(PLATFORM, _symphonics_auth, settings_names=CLIENT_SETTINGS)
+
+
+def symphonics_client(connection: Connection | None = None) -> SymphonicsClient:
+    """The client of this Symphonics connection (empty: the default one); one per process."""
+    connection = connection_or_default(connection, platform=PLATFORM)
+    # Looked up here, not bound at import, so that tests may swap the class.
+    return SymphonicsClient(client_for(connection, platform=symphonics_platform(),
+                                       client_class=PlatformClient))

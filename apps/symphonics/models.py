@@ -6,6 +6,7 @@ from django.core.validators import EmailValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import EncryptedTextField, mask, mask_email
 from apps.core.validators import validate_single_line
@@ -93,8 +94,6 @@ class Intervention(models.Model):
         help_text="When Symphonics moved to that status; an older event never overwrites it.")
     next_steps = models.JSONField(default=list, blank=True,
                                   help_text="Symphonics' next_steps, as of the last status read.")
-    needs_attention = models.BooleanField(default=False)
-    attention_reason = models.CharField(max_length=300, blank=True)
     last_error = models.TextField(blank=True)
 
     pdl_valid = models.BooleanField("PDL valid", null=True, blank=True,
@@ -112,6 +111,12 @@ class Intervention(models.Model):
         "core.OutboundOperation", null=True, blank=True, on_delete=models.SET_NULL,
         related_name="symphonics_intervention",
     )
+    # Empty: the default Symphonics client (configured in the environment).
+    connection = models.ForeignKey(
+        "core.Connection", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        limit_choices_to={"platform": "symphonics"}, verbose_name=_("Symphonics connection"),
+        help_text=_("The Symphonics client account it is published with; empty: the default "
+                    "one."))
 
     objects = InterventionQuerySet.as_manager()
 
@@ -120,8 +125,6 @@ class Intervention(models.Model):
         indexes = [
             # The poll: open interventions not heard of for a while, oldest first.
             models.Index(fields=["status", "synced_at"], name="intervention_poll"),
-            models.Index(fields=["needs_attention", "-created_at"],
-                         name="intervention_attention"),
             models.Index(fields=["-created_at"], name="intervention_recent"),
         ]
         constraints = [

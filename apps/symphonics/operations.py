@@ -28,6 +28,7 @@ from apps.symphonics.mapping import documents_update_payload
 from apps.symphonics.models import Intervention, InterventionDocument, InterventionStatusChange
 from apps.symphonics.selectors import intervention_create_payload
 from apps.symphonics.services import (
+    ATTENTION_DOCUMENTS_REFUSED,
     DOCUMENTS_OPERATION,
     PUBLISH_OPERATION,
     documents_mark_sent,
@@ -58,7 +59,7 @@ def intervention_publish_send(operation: OutboundOperation, *, reconcile: bool) 
         return Done({"skipped": "the intervention was deleted"})
     if intervention.symphonics_id:
         return Done({"symphonics_id": intervention.symphonics_id})
-    client = symphonics_client()
+    client = symphonics_client(operation.connection)
     if reconcile:
         found = client.find_intervention(
             intervention.external_id,
@@ -121,7 +122,7 @@ def intervention_documents_send(operation: OutboundOperation, *, reconcile: bool
             return Reschedule(timezone.now() + WAIT_FOR_PUBLICATION,
                               "waiting for Symphonics to have the intervention")
         return Done({"sent": 0, "note": "not published; they go with the publication"})
-    client = symphonics_client()
+    client = symphonics_client(operation.connection)
     if reconcile:
         documents = _not_yet_received(intervention, documents, client, operation)
         if not documents:
@@ -133,7 +134,8 @@ def intervention_documents_send(operation: OutboundOperation, *, reconcile: bool
     except PermanentError as exc:
         intervention_error_note(
             intervention=intervention, error=str(exc),
-            attention=f"Documents refused by Symphonics: {exc.error.message or exc}")
+            attention=f"Documents refused by Symphonics: {exc.error.message or exc}",
+            attention_kind=ATTENTION_DOCUMENTS_REFUSED)
         raise
     documents_mark_sent(documents=documents)
     return Done({"sent": len(documents)})

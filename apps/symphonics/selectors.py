@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from apps.core.attention_selectors import attention_annotations
 from apps.core.models import SyncLog
 from apps.symphonics.mapping import intervention_payload
 from apps.symphonics.models import Intervention
@@ -18,7 +19,8 @@ ENTITY_TYPE = "symphonics.intervention"
 
 
 def interventions_with_details() -> QuerySet[Intervention]:
-    return Intervention.objects.with_details()
+    """With `needs_attention` and `attention_reason` from the attention queue."""
+    return Intervention.objects.with_details().annotate(**attention_annotations(Intervention))
 
 
 def intervention_create_payload(intervention: Intervention) -> tuple[dict[str, Any], list[int]]:

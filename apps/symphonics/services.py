@@ -28,7 +28,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from apps.core.attention import attention_clear, attention_raise
 from apps.core.audit import LogContext
 from apps.core.errors import ServiceError
 from apps.core.http import PermanentError, PlatformError
@@ -77,6 +79,33 @@ Status = Intervention.Status
 Verification = InterventionDocument.Verification
 Source = InterventionStatusChange.Source
 
+ATTENTION_DOMAIN = "symphonics"
+# Why an intervention is in the attention queue; one open item per intervention and kind.
+ATTENTION_PUBLISH_FAILED = "symphonics.publish_failed"
+ATTENTION_PROOF_REQUIRED = "symphonics.proof_required"
+ATTENTION_REJECTED = "symphonics.rejected"
+ATTENTION_UNKNOWN_STATUS = "symphonics.unknown_status"
+ATTENTION_DOCUMENT_REJECTED = "symphonics.document_rejected"
+ATTENTION_DOCUMENTS_REFUSED = "symphonics.documents_refused"
+ATTENTION_UNKNOWN_REMOTE = "symphonics.unknown_remote"
+# Raised by a status Symphonics reports: a later status replaces what an earlier one said.
+STATUS_ATTENTION_KINDS = (ATTENTION_PROOF_REQUIRED, ATTENTION_REJECTED, ATTENTION_UNKNOWN_STATUS)
+ATTENTION_HINTS = {
+    ATTENTION_PUBLISH_FAILED: _("Correct the intervention as the error says, then publish it "
+                                "again."),
+    ATTENTION_PROOF_REQUIRED: _("Add the proof Symphonics asks for (\"Add a proof "
+                                "document\")."),
+    ATTENTION_REJECTED: _("Read Symphonics' notes; contact Symphonics if the rejection is "
+                          "wrong."),
+    ATTENTION_UNKNOWN_STATUS: _("Symphonics reported a status the hub does not know; check it "
+                                "with them."),
+    ATTENTION_DOCUMENT_REJECTED: _("Replace the rejected document (\"Add a proof "
+                                   "document\")."),
+    ATTENTION_DOCUMENTS_REFUSED: _("Correct the documents' names or addresses, then add them "
+                                   "again."),
+    ATTENTION_UNKNOWN_REMOTE: _("Publish it again, or ask Symphonics what became of it."),
+}
+
 
 def intervention_log(intervention: Intervention, action: str,
                      operation_id: int | None = None) -> LogContext:
@@ -105,14 +134,18 @@ def _locked_by_remote(*, external_id: str, symphonics_id: str) -> Intervention |
     return found
 
 
-def _flag(intervention: Intervention, reason: str) -> None:
-    intervention.needs_attention = True
-    intervention.attention_reason = reason[:300]
+def _flag(intervention: Intervention, kind: str, reason: str) -> None:
+    attention_raise(domain=ATTENTION_DOMAIN, kind=kind, summary=reason, subject=intervention,
+                    action_hint=str(ATTENTION_HINTS.get(kind, "")))
 
 
-def _unflag(intervention: Intervention) -> None:
-    intervention.needs_attention = False
-    intervention.attention_reason = ""
+def _unflag(intervention: Intervention, *, kinds: tuple[str, ...] = ()) -> None:
+    attention_clear(subject=intervention, kinds=kinds, domain=ATTENTION_DOMAIN)
+
+
+def _flag_status(intervention: Intervention, kind: str, reason: str) -> None:
+    _unflag(intervention, kinds=tuple(k for k in STATUS_ATTENTION_KINDS if k != kind))
+    _flag(intervention, kind, reason)
 
 
 def _validation_error(problems: dict[str, list[str]]) -> ServiceError:
@@ -215,6 +248,7 @@ def _publish(intervention: Intervention) -> None:
             payload={"intervention_id": intervention.pk},
             entity_type=ENTITY_TYPE,
             entity_id=intervention.external_id,
+            connection=intervention.connection,
         )
     elif operation.state == OutboundOperation.State.DEAD:
         operation = operation_retry_now(operation=operation)
@@ -225,7 +259,7 @@ def _publish(intervention: Intervention) -> None:
     intervention.last_error = ""
     _unflag(intervention)
     intervention.save(update_fields=["publish_operation", "status", "last_error",
-                                     "needs_attention", "attention_reason", "updated_at"])
+                                     "updated_at"])
 
 
 @transaction.atomic
@@ -256,7 +290,7 @@ def intervention_add_documents(*, intervention: Intervention, documents: list[di
         _documents_enqueue(intervention, [document.pk for document in added])
     # The manager has answered whatever asked for proof.
     _unflag(intervention)
-    intervention.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+    intervention.save(update_fields=["updated_at"])
     return added
 
 
@@ -269,6 +303,7 @@ def _documents_enqueue(intervention: Intervention, document_ids: list[int]) -> N
         payload={"intervention_id": intervention.pk, "document_ids": document_ids},
         entity_type=ENTITY_TYPE,
         entity_id=intervention.external_id,
+        connection=intervention.connection,
     )
 
 
@@ -307,12 +342,15 @@ def _status_apply(intervention: Intervention, *, remote_status: str, at: datetim
     intervention.remote_status_at = at
     intervention.status = status_from_remote(remote_status)
     if intervention.status == Status.PROOF_REQUIRED:
-        _flag(intervention, f"Symphonics asks for additional proof: "
-                            f"{notes or 'a document was rejected'}")
+        _flag_status(intervention, ATTENTION_PROOF_REQUIRED,
+                     f"Symphonics asks for additional proof: "
+                     f"{notes or 'a document was rejected'}")
     elif intervention.status == Status.REJECTED:
-        _flag(intervention, f"Rejected by Symphonics: {notes or 'no reason given'}")
+        _flag_status(intervention, ATTENTION_REJECTED,
+                     f"Rejected by Symphonics: {notes or 'no reason given'}")
     elif intervention.status == Status.OTHER:
-        _flag(intervention, f"Unknown Symphonics status {remote_status!r}; check it with them.")
+        _flag_status(intervention, ATTENTION_UNKNOWN_STATUS,
+                     f"Unknown Symphonics status {remote_status!r}; check it with them.")
     elif intervention.status == Status.APPROVED:
         _unflag(intervention)
     return True
@@ -332,8 +370,9 @@ def _verification_apply(intervention: Intervention, document: InterventionDocume
     document.save(update_fields=["remote_verification_status", "verification_status",
                                  "verification_notes", "verified_at", "sent_at"])
     if document.verification_status == Verification.REJECTED:
-        _flag(intervention, f"{document.get_kind_display()} rejected by Symphonics: "
-                            f"{notes or 'no reason given'}")
+        _flag(intervention, ATTENTION_DOCUMENT_REJECTED,
+              f"{document.get_kind_display()} rejected by Symphonics: "
+              f"{notes or 'no reason given'}")
     return True
 
 
@@ -454,18 +493,19 @@ def intervention_publication_refused(*, intervention: Intervention, error: Perma
     intervention = _locked(intervention)
     intervention.status = Status.PUBLISH_FAILED
     intervention.last_error = f"{reason} ({fields})" if fields else reason
-    _flag(intervention, f"Publication refused by Symphonics: {intervention.last_error}")
-    intervention.save(update_fields=["status", "last_error", "needs_attention",
-                                     "attention_reason", "updated_at"])
+    _flag(intervention, ATTENTION_PUBLISH_FAILED,
+          f"Publication refused by Symphonics: {intervention.last_error}")
+    intervention.save(update_fields=["status", "last_error", "updated_at"])
 
 
 def intervention_error_note(*, intervention: Intervention, error: str,
-                            attention: str = "") -> None:
-    """Keep the last error visible on the intervention (the outbox retries it)."""
-    changes: dict[str, Any] = {"last_error": error[:4000], "updated_at": timezone.now()}
+                            attention: str = "", attention_kind: str = "") -> None:
+    """Keep the last error visible on the intervention (the outbox retries it);
+    with `attention`, also raise an item of `attention_kind` for a manager."""
+    Intervention.objects.filter(pk=intervention.pk).update(last_error=error[:4000],
+                                                           updated_at=timezone.now())
     if attention:
-        changes.update(needs_attention=True, attention_reason=attention[:300])
-    Intervention.objects.filter(pk=intervention.pk).update(**changes)
+        _flag(intervention, attention_kind, attention)
 
 
 def documents_mark_sent(*, documents: list[InterventionDocument]) -> None:
@@ -478,14 +518,15 @@ def intervention_refresh(*, intervention: Intervention) -> Intervention:
     if not intervention.symphonics_id:
         raise ServiceError("not_published", "Symphonics does not have this intervention yet.")
     try:
-        remote = symphonics_client().get_intervention(
+        remote = symphonics_client(intervention.connection).get_intervention(
             intervention.symphonics_id, log=intervention_log(intervention, "intervention.read"))
     except PermanentError as exc:
         if exc.status_code != 404:
             raise
         reason = (f"Symphonics no longer knows {intervention.symphonics_id} "
                   "(the sandbox is reset daily); publish it again or ask Symphonics.")
-        intervention_error_note(intervention=intervention, error=str(exc), attention=reason)
+        intervention_error_note(intervention=intervention, error=str(exc), attention=reason,
+                                attention_kind=ATTENTION_UNKNOWN_REMOTE)
         raise ServiceError("unknown_at_symphonics", reason, status=404) from exc
     return intervention_remote_apply(intervention=intervention, remote=remote,
                                      source=Source.POLL)

@@ -6,6 +6,11 @@ secret, `sha256=` prefix optional), refuses events whose `timestamp` is more
 than 5 minutes off, and drops repeats of an `X-Symphonics-Event-Id` (or of
 an identical body when that header is missing). What is left is applied
 here, in a task, one event at a time.
+
+Each connection has its channel at /api/webhooks/symphonics/<connection id>/,
+signed with its credentials' webhook secret; /api/webhooks/symphonics/, the
+URL registered before connections existed, is the default connection's,
+whose secret stays SYMPHONICS_WEBHOOK_SECRET unless its credentials hold one.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.core.channels import channel_register
 from apps.core.models import WebhookEvent
 from apps.core.webhooks import WebhookSource, webhook_processor, webhook_view
 from apps.symphonics.client import PLATFORM
@@ -28,7 +34,7 @@ from apps.symphonics.services import document_verification_receive, intervention
 
 logger = logging.getLogger(__name__)
 
-SOURCE = WebhookSource(
+SOURCE = channel_register(WebhookSource(
     platform=PLATFORM,
     # Read at each delivery, so a rotated secret needs no restart of the code.
     secret=lambda: settings.SYMPHONICS_WEBHOOK_SECRET,
@@ -36,10 +42,10 @@ SOURCE = WebhookSource(
     event_id_header="X-Symphonics-Event-Id",
     event_type_field="event",
     timestamp_field="timestamp",
-)
+))
 
 # The view at /api/webhooks/symphonics/ (the URL registered with Symphonics).
-receive = webhook_view(SOURCE)
+receive = webhook_view(SOURCE, default_connection=True)
 
 
 @webhook_processor(PLATFORM)

@@ -148,6 +148,9 @@ def one_of_each():
     CrontabSchedule.objects.create(minute="0", hour="20")
     ClockedSchedule.objects.create(clocked_time=timezone.now())
     SolarSchedule.objects.create(event="sunrise", latitude=50.85, longitude=4.35)
+    from tests.core.sync_rows import sync_rows
+
+    sync_rows()
 
 
 @pytest.fixture

@@ -1,11 +1,13 @@
-"""Token caching edge cases: a zero lifetime, a late invalidation, the refresh lock."""
+"""Token caching edge cases: a zero lifetime, a late invalidation.
+
+The refresh lock's lifetime is tested against the real clients in
+test_token_refresh_lock.py."""
 
 from __future__ import annotations
 
 import pytest
 
-from apps.core.auth import ClientCredentialsAuth, OAuthTokenProvider
-from apps.core.http import Platform
+from apps.core.auth import ClientCredentialsAuth
 from apps.core.store import LocalStore
 
 TOKEN_URL = "https://acme.test/oauth/token"
@@ -42,15 +44,6 @@ def test_a_token_issued_with_expires_in_zero_is_not_cached(store, clock):
     clock.advance(300)
     # Once read as "absent" (600 s), so the dead token was served for 540 s.
     assert provider.token().access_token == "t2"
-
-
-def test_the_refresh_lock_outlives_a_token_request_through_the_platform_client():
-    """A waiting worker must not take the lock over while the refresh is still
-    legitimately running, or two token requests are made."""
-    platform = Platform(name="acme", base_url="https://acme.test")
-    worst_case = platform.retry.max_attempts * (platform.connect_timeout
-                                                + platform.read_timeout)
-    assert OAuthTokenProvider.lock_seconds > worst_case
 
 
 def test_a_late_invalidation_does_not_drop_a_fresh_token(store, clock):

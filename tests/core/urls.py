@@ -12,7 +12,13 @@ from rest_framework.views import APIView
 from apps.core.errors import ServiceError
 from apps.core.webhooks import webhook_view
 from config import urls as project_urls
-from tests.core.webhook_source import HEADER_ID_SOURCE, SHOUTING_SOURCE, SOURCE, STAMPED_SOURCE
+from tests.core.webhook_source import (
+    FAILING_CHANNEL,
+    HEADER_ID_SOURCE,
+    SHOUTING_SOURCE,
+    SOURCE,
+    STAMPED_SOURCE,
+)
 
 # Django looks the error handlers up on the root URLconf.
 handler404 = project_urls.handler404
@@ -62,4 +68,5 @@ urlpatterns = [
     path("webhooks/shouthook/", webhook_view(SHOUTING_SOURCE)),
     path("webhooks/idhook/", webhook_view(HEADER_ID_SOURCE)),
     path("webhooks/stamphook/", webhook_view(STAMPED_SOURCE)),
+    path("webhooks/failhook/", webhook_view(FAILING_CHANNEL)),
 ]

@@ -3,6 +3,7 @@
 import pytest
 import time_machine
 
+from apps.core.attention_selectors import attention_open_for
 from apps.core.models import OutboundOperation
 from apps.dimona import services
 from apps.dimona.models import DimonaDeclaration, Employer
@@ -68,7 +69,7 @@ def test_it_never_sends_a_joint_commission_stored_before_the_check(onss):
     assert declaration.status == DimonaDeclaration.Status.FAILED
     assert "Not sent: the employer's joint commission '\\x1bÖ'" in declaration.error
     assert declaration.operation.state == OutboundOperation.State.DEAD
-    assert shift.needs_attention and "not accepted by the hub, not sent" in shift.attention_reason
+    assert "not accepted by the hub, not sent" in attention_open_for(shift)["dimona.refused"]
     # Nothing was attempted: an uncertain-send search must not start from here.
     assert declaration.send_attempted_at is None
 

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from apps.core.attention_selectors import attention_open_for
 from apps.dimona import services
 from apps.dimona.models import DimonaDeclaration
 from apps.dimona.polling import next_poll_at, poll_offsets
@@ -51,7 +52,7 @@ def test_it_gets_the_result_exactly_on_the_schedule_then_flags_manual_follow_up(
     assert declaration.status == DimonaDeclaration.Status.MANUAL_CHECK
     assert declaration.poll_count == len(EXPECTED_OFFSETS)
     shift.refresh_from_db()
-    assert shift.needs_attention and "20 minutes" in shift.attention_reason
+    assert "20 minutes" in attention_open_for(shift)["dimona.manual_check"]
 
 
 @pytest.mark.django_db

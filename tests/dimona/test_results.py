@@ -5,6 +5,7 @@ import itertools
 import pytest
 import time_machine
 
+from apps.core.attention_selectors import attention_open_for
 from apps.dimona import services
 from apps.dimona.models import DimonaDeclaration
 from tests.dimona.conftest import API
@@ -50,7 +51,7 @@ def test_it_shows_the_anomalies_of_a_w(onss):
     assert declaration.anomalies == [{"code": "90017-510",
                                       "label": "Conditions d'accès aux flexi-jobs non respectées"}]
     assert declaration.period_id
-    assert shift.needs_attention and "90017-510" in shift.attention_reason
+    assert "90017-510" in attention_open_for(shift)["dimona.warnings"]
 
 
 @pytest.mark.django_db
@@ -61,7 +62,7 @@ def test_it_flags_the_shift_of_a_refused_in_and_allows_a_new_one(onss):
     declaration = declare_and_settle(shift)
     assert declaration.status == Status.REFUSED
     assert declaration.anomalies[0]["code"] == "90374-349"
-    assert shift.needs_attention and "refused" in shift.attention_reason
+    assert "refused" in attention_open_for(shift)["dimona.refused"]
     # A refused In is not active: the manager may fix the employer and declare again.
     assert services.shift_declare(shift=shift).pk != declaration.pk
 
@@ -99,7 +100,7 @@ def test_it_fails_a_declaration_the_api_refuses_and_kills_the_operation(onss):
     assert declaration.status == Status.FAILED
     assert "Features required" in declaration.error
     assert declaration.operation.state == "dead"
-    assert shift.needs_attention
+    assert "Features required" in attention_open_for(shift)["dimona.refused"]
 
 
 @pytest.mark.django_db

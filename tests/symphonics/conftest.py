@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.core.cache import cache
 
+from apps.core.connections import client_cache_clear
 from apps.core.http import PlatformClient
 from apps.core.simulator import serve
 from apps.symphonics import client as client_module
@@ -18,10 +19,10 @@ from apps.symphonics.simulator import SymphonicsSimulator, build
 def _clean_caches() -> Iterator[None]:
     # Validation answers are cached; locmem would carry them across tests.
     cache.clear()
-    client_module._client_for.cache_clear()
+    client_cache_clear()
     yield
     cache.clear()
-    client_module._client_for.cache_clear()
+    client_cache_clear()
 
 
 @pytest.fixture
@@ -52,5 +53,5 @@ def sleeps(monkeypatch) -> Iterator[list[float]]:
     recorded: list[float] = []
     monkeypatch.setattr(client_module, "PlatformClient",
                         functools.partial(PlatformClient, sleep=recorded.append))
-    client_module._client_for.cache_clear()
+    client_cache_clear()
     yield recorded

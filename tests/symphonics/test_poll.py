@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.core.attention_selectors import attention_open_for
 from apps.core.errors import ServiceError
 from apps.core.schedules import Every, registered_schedules
 from apps.symphonics import services
@@ -84,7 +85,7 @@ def test_it_shows_the_next_steps_symphonics_asks_for(simulator,
     intervention.refresh_from_db()
     assert intervention.status == Status.PROOF_REQUIRED
     assert intervention.next_steps == [{"type": "additional_proof", "status": "required"}]
-    assert intervention.needs_attention
+    assert "symphonics.proof_required" in attention_open_for(intervention)
     document.refresh_from_db()
     assert document.verification_status == "rejected"
 
@@ -98,8 +99,7 @@ def test_it_flags_an_intervention_symphonics_no_longer_knows(simulator):
 
     assert excinfo.value.code == "unknown_at_symphonics"
     intervention.refresh_from_db()
-    assert intervention.needs_attention
-    assert "no longer knows" in intervention.attention_reason
+    assert "no longer knows" in attention_open_for(intervention)["symphonics.unknown_remote"]
 
 
 def test_a_failed_poll_is_left_for_the_next_run(simulator, sleeps):

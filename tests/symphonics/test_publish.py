@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from apps.core.attention_selectors import attention_open_for
 from apps.core.audit import LogContext
 from apps.core.breaker import OPEN, CircuitBreaker
 from apps.core.models import OutboundOperation, SyncLog
@@ -140,7 +141,7 @@ def test_it_flags_a_refused_publication_and_sends_it_again_once_corrected(simula
 
     assert operation.state == State.DEAD
     assert intervention.status == Intervention.Status.PUBLISH_FAILED
-    assert intervention.needs_attention
+    assert "symphonics.publish_failed" in attention_open_for(intervention)
     assert "installation.pdl: PDL is not a valid delivery point" in intervention.last_error
     Intervention.objects.filter(pk=intervention.pk).update(pdl="12345678901234")
 
@@ -148,7 +149,7 @@ def test_it_flags_a_refused_publication_and_sends_it_again_once_corrected(simula
 
     assert operation.state == State.SUCCEEDED
     assert intervention.status == Intervention.Status.CREATED
-    assert not intervention.needs_attention
+    assert attention_open_for(intervention) == {}
     assert creates(sim) == 2
     assert len(sim.lifecycle.interventions) == 1
 

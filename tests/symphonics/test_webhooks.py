@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.core.attention import attention_raise
+from apps.core.attention_selectors import attention_open_for
 from apps.core.models import WebhookEvent
 from apps.core.webhooks import webhooks_purge
 from apps.symphonics.models import Intervention, InterventionDocument
@@ -52,8 +54,9 @@ def verification(intervention: Intervention, kind: str, status: str, notes: str 
 
 
 def test_it_applies_a_status_update(deliver):
-    intervention = InterventionFactory(published=True, needs_attention=True,
-                                       attention_reason="a document was rejected")
+    intervention = InterventionFactory(published=True)
+    attention_raise(domain="symphonics", kind="symphonics.proof_required",
+                    summary="a document was rejected", subject=intervention)
 
     response = deliver("intervention.status_update",
                        status_update(intervention, "processing", "approved",
@@ -63,7 +66,7 @@ def test_it_applies_a_status_update(deliver):
     intervention.refresh_from_db()
     assert intervention.status == Status.APPROVED
     assert intervention.remote_status == "approved"
-    assert not intervention.needs_attention
+    assert attention_open_for(intervention) == {}
     change = intervention.status_history.get()
     assert (change.remote_status, change.previous_remote_status, change.source) == (
         "approved", "processing", "webhook")
@@ -116,8 +119,9 @@ def test_it_asks_the_manager_for_proof_when_a_document_is_rejected(deliver):
     assert document.remote_verification_status == "rejected"
     assert document.verification_notes == "Illegible scan"
     assert intervention.status == Status.PROOF_REQUIRED
-    assert intervention.needs_attention
-    assert "Additional proof required" in intervention.attention_reason
+    open_items = attention_open_for(intervention)
+    assert "Additional proof required" in open_items["symphonics.proof_required"]
+    assert "Illegible scan" in open_items["symphonics.document_rejected"]
 
 
 def test_it_applies_a_verification_to_the_oldest_waiting_document_of_that_type(deliver):
@@ -265,3 +269,58 @@ def test_it_keeps_the_status_history_when_old_events_are_purged(deliver, setting
     change = intervention.status_history.get()
     assert change.webhook_event is None
     assert change.remote_status == "approved"
+
+
+# -- one channel per connection -------------------------------------------------
+
+def _post_signed(client, url: str, body: bytes, secret: str, event_id: str):
+    return client.post(url, body, content_type="application/json",
+                       HTTP_X_SYMPHONICS_SIGNATURE=sign(body, secret),
+                       HTTP_X_SYMPHONICS_EVENT_ID=event_id)
+
+
+def _status_body(intervention: Intervention) -> bytes:
+    return json.dumps({"event": "intervention.status_update", "timestamp": iso_now(),
+                       "data": status_update(intervention, "processing", "approved")}).encode()
+
+
+def test_the_old_url_is_the_default_connections_channel(client, settings):
+    from apps.core.connections import connection_default
+
+    default = connection_default(platform="symphonics")
+    body = _status_body(InterventionFactory(published=True))
+
+    response = _post_signed(client, URL, body, settings.SYMPHONICS_WEBHOOK_SECRET, "evt_old")
+
+    assert response.status_code == 202
+    assert WebhookEvent.objects.get().connection == default
+
+
+def test_the_default_connection_answers_at_both_urls_as_one_inbox(client, settings):
+    from apps.core.connections import connection_default
+
+    default = connection_default(platform="symphonics")
+    body = _status_body(InterventionFactory(published=True))
+    secret = settings.SYMPHONICS_WEBHOOK_SECRET
+
+    first = _post_signed(client, f"/api/webhooks/symphonics/{default.pk}/", body, secret, "evt_a")
+    again = _post_signed(client, URL, body, secret, "evt_a")
+
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert WebhookEvent.objects.get(status=WebhookEvent.Status.ACCEPTED).connection == default
+
+
+def test_a_second_symphonics_account_is_verified_with_its_own_secret(client, settings):
+    from apps.core.models import Connection, Credentials
+
+    second = Connection(platform="symphonics", name="Second client")
+    second.set_credentials(Credentials(webhook_secret="second-client-secret"))
+    second.save()
+    url = f"/api/webhooks/symphonics/{second.pk}/"
+    body = _status_body(InterventionFactory(published=True))
+
+    refused = _post_signed(client, url, body, settings.SYMPHONICS_WEBHOOK_SECRET, "evt_2")
+    accepted = _post_signed(client, url, body, "second-client-secret", "evt_3")
+
+    assert (refused.status_code, accepted.status_code) == (401, 202)
+    assert WebhookEvent.objects.get(event_id="evt_3").connection == second

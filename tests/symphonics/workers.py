@@ -23,14 +23,17 @@ def validate_users(config: dict[str, Any], index: int, calls: int, start, result
     from django.db import connection
 
     from apps.core.audit import LogContext
-    from apps.core.models import OutboundOperation, SyncLog
+    from apps.core.models import Connection, OutboundOperation, SyncLog
     from apps.symphonics.client import symphonics_client
 
     for name, value in config.items():
         setattr(settings, name, value)
     with connection.schema_editor() as editor:
+        editor.create_model(Connection)
         editor.create_model(OutboundOperation)
         editor.create_model(SyncLog)
+    # Only the tables the client writes exist, not the users table they refer to.
+    connection.disable_constraint_checking()
     client = symphonics_client()
     start.wait(timeout=60)
     answers = [client.validate_user(f"worker{index}-{i}@example.com",

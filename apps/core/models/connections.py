@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -130,7 +131,7 @@ class Connection(models.Model):
             return Credentials()
         try:
             data = json.loads(decrypt_str(self.encrypted_credentials))
-        except (InvalidToken, ValueError) as exc:
+        except (InvalidToken, ImproperlyConfigured, ValueError) as exc:
             raise CredentialsUnreadable(
                 f"The credentials of {self} cannot be decrypted: the encryption key that "
                 f"wrote them is no longer configured (FIELD_ENCRYPTION_KEYS).") from exc

@@ -94,6 +94,11 @@ class ShiftInputSerializer(serializers.Serializer):
 
 class ShiftOutputSerializer(serializers.ModelSerializer):
     declarations = DeclarationOutputSerializer(many=True, read_only=True)
+    # From the attention queue (annotated by `shifts_with_attention`).
+    needs_attention = serializers.BooleanField(
+        read_only=True, help_text="A declaration was refused or needs a manual check.")
+    attention_reason = serializers.CharField(
+        read_only=True, help_text="The newest open reason, empty if none.")
 
     class Meta:
         model = Shift

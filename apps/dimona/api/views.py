@@ -17,16 +17,26 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.attention_views import NeedsAttentionFilterSet
 from apps.core.api.throttling import AddressRateThrottle, ThrottleBeforeAuthenticationMixin
 from apps.dimona import services
 from apps.dimona.api import serializers as s
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
+from apps.dimona.selectors import shifts_with_attention
 
 
 class EmployerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     queryset = Employer.objects.all()
     serializer_class = s.EmployerSerializer
+
+    # The serializer checks the input; the services save it.
+    def perform_create(self, serializer):
+        serializer.instance = services.employer_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.employer_update(employer=serializer.instance,
+                                                       **serializer.validated_data)
 
 
 class WorkerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -45,18 +55,22 @@ class WorkerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         worker = self.get_object()
         data = s.WorkerNamesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        for field, value in data.validated_data.items():
-            setattr(worker, field, value)
-        worker.save(update_fields=list(data.validated_data))
+        worker = services.worker_update_names(worker=worker, **data.validated_data)
         return Response(s.WorkerOutputSerializer(worker).data)
 
 
+class ShiftFilter(NeedsAttentionFilterSet):
+    class Meta:
+        model = Shift
+        fields = ["status", "employer", "worker"]
+
+
 class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = (Shift.objects.with_parties()
+    queryset = (shifts_with_attention().with_parties()
                 .prefetch_related(Prefetch("declarations",
                                            DimonaDeclaration.objects.order_by("created_at"))))
     serializer_class = s.ShiftOutputSerializer
-    filterset_fields = ["status", "employer", "worker", "needs_attention"]
+    filterset_class = ShiftFilter
 
     def _shift_response(self, shift: Shift, code: int = status.HTTP_200_OK) -> Response:
         shift = self.get_queryset().get(pk=shift.pk)

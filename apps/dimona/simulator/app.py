@@ -18,7 +18,7 @@ from apps.core.simulator import FaultKnobs, SimRequest, SimResponse, Simulator, 
 
 from . import problems, rules
 from .anomalies import result_of
-from .oauth import CONSULT_SCOPE, DECLARANT_SCOPE, OAuthError, TokenRejected, TokenService
+from .oauth import CONSULT_SCOPE, DECLARANT_SCOPE, TokenRejected, onss_tokens, token_answer
 from .problems import BadRequest, Issue
 from .store import Declaration, IdAllocator, Outcome, Period, employer_id
 from .validation import DATE, Submission, validate
@@ -77,8 +77,9 @@ class DimonaSimulator(Simulator):
         self.sigedis_seconds = sigedis_seconds
         self.no_mandate_enterprise_numbers = set(no_mandate_enterprise_numbers)
         self.ineligible_flexi_ssins = set(ineligible_flexi_ssins)
-        self.tokens = TokenService(
+        self.tokens = onss_tokens(
             clients or {},
+            audiences=self._token_audiences,
             token_lifetime_seconds=token_lifetime_seconds,
             max_assertion_lifetime_seconds=max_assertion_lifetime_seconds,
         )
@@ -95,16 +96,7 @@ class DimonaSimulator(Simulator):
     @route("POST", TOKEN_PATH)
     def token(self, request: SimRequest) -> SimResponse:
         with self.lock:
-            try:
-                form = request.form()
-            except UnicodeDecodeError:
-                form = {}
-            try:
-                payload = self.tokens.exchange(form, self._token_audiences(), self.clock())
-            except OAuthError as exc:
-                return problems.oauth_error(exc.status, exc.error, exc.description)
-            return SimResponse.json(200, payload, headers={"Cache-Control": "no-store",
-                                                           "Pragma": "no-cache"})
+            return token_answer(self.tokens, request, self.clock())
 
     def _token_audiences(self) -> set[str]:
         served = self.base_url + TOKEN_PATH if self.base_url else None

@@ -3,7 +3,7 @@
 The REST layer answers `application/problem+json` (RFC 9457) with the
 standard problem types of the Belgif REST guide; the texts below are the
 guide's own. The OAuth token endpoint is the exception: it answers plain
-RFC 6749 JSON errors (`{"error", "error_description"}`).
+RFC 6749 JSON errors (`{"error", "error_description"}`, see oauth.py).
 """
 
 from __future__ import annotations
@@ -146,14 +146,6 @@ def server_error(status: int) -> SimResponse:
         return problem(500, "internalServerError", "Internal Server Error",
                        "An unexpected error occurred")
     return generic_problem(status, "Injected server error")
-
-
-def oauth_error(status: int, error: str, description: str) -> SimResponse:
-    # RFC 6749 §5.2; `no-store` because error answers must not be cached either.
-    return SimResponse.json(
-        status, {"error": error, "error_description": description},
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-    )
 
 
 def _bearer_challenge(description: str) -> str:

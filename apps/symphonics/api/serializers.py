@@ -275,6 +275,11 @@ class InterventionOutputSerializer(serializers.ModelSerializer):
     documents = DocumentOutputSerializer(many=True)
     photos = PhotoOutputSerializer(many=True)
     status_history = StatusChangeOutputSerializer(many=True)
+    # From the attention queue (annotated by `interventions_with_details`).
+    needs_attention = serializers.BooleanField(
+        read_only=True, help_text="Something here waits for a manager (see attention_reason).")
+    attention_reason = serializers.CharField(
+        read_only=True, help_text="The newest open reason, empty if none.")
 
     class Meta:
         model = Intervention

@@ -10,17 +10,24 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.attention_views import NeedsAttentionFilterSet
 from apps.symphonics import services
 from apps.symphonics.api import serializers as s
 from apps.symphonics.models import Intervention
 from apps.symphonics.selectors import interventions_with_details
 
 
+class InterventionFilter(NeedsAttentionFilterSet):
+    class Meta:
+        model = Intervention
+        fields = ["status", "remote_status"]
+
+
 class InterventionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           viewsets.GenericViewSet):
     queryset = interventions_with_details()
     serializer_class = s.InterventionOutputSerializer
-    filterset_fields = ["status", "remote_status", "needs_attention"]
+    filterset_class = InterventionFilter
 
     def _intervention_response(self, intervention: Intervention,
                                code: int = status.HTTP_200_OK) -> Response:

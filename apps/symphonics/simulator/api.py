@@ -39,7 +39,6 @@ Inferred extensions beyond the contract, for the hub's needs:
 from __future__ import annotations
 
 import functools
-import hmac
 import logging
 import secrets
 import threading
@@ -57,6 +56,13 @@ from apps.core.simulator import (
     Simulator,
     route,
 )
+from apps.core.simulator_kit.clock import SimClock
+from apps.core.simulator_kit.oauth import (
+    ClientSecrets,
+    OAuthError,
+    TokenRejected,
+    TokenServer,
+)
 
 from . import sandbox
 from .lifecycle import Document, Intervention, Lifecycle, isoformat_z
@@ -69,7 +75,7 @@ from .validation import (
     validate_lookup,
     validate_update,
 )
-from .webhooks import WebhookDispatcher, encode_event
+from .webhooks import encode_event, symphonics_sender
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +94,12 @@ WORKER_TICK_SECONDS = 0.02
 SECONDS_PER_DAY_PER_MINUTE = 24 * 60  # a day is 1,440 minute-windows
 
 DocumentRule = str | Callable[[Document], bool] | None
+# Why a bearer token was refused, in the contract's words.
+TOKEN_REFUSALS = {
+    "missing": "Missing bearer token",
+    "invalid": "Invalid access token",
+    "expired": "Access token expired",
+}
 
 
 class ApiError(Exception):
@@ -114,6 +126,19 @@ def endpoint(method: str, pattern: str, *, authenticated: bool = True):
         return route(method, pattern)(wrapper)
 
     return decorate
+
+
+def _token_error(exc: OAuthError) -> ApiError:
+    """The contract's error body for a refused token request."""
+    if exc.missing:
+        return ApiError(400, "Missing required parameters", [
+            {"field": key, "message": "This field is required"} for key in exc.missing])
+    if exc.error == "unsupported_grant_type":
+        return ApiError(400, "Unsupported grant_type", [
+            {"field": "grant_type", "message": "Only client_credentials is supported"}])
+    if exc.error == "invalid_client":
+        return ApiError(401, "Invalid client credentials")
+    return ApiError(400, exc.description)
 
 
 def document_matcher(rule: DocumentRule) -> Callable[[Document], bool]:
@@ -154,10 +179,15 @@ class SymphonicsSimulator(Simulator):
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        super().__init__(faults=faults, seed=seed, clock=clock)
+        super().__init__(faults=faults, seed=seed,
+                         clock=clock if isinstance(clock, SimClock) else SimClock(clock))
         self.client_id = client_id
         self.client_secret = client_secret
-        self.token_lifetime_seconds = token_lifetime_seconds
+        # Form-encoded client credentials only; an expired token is forgotten
+        # at the next issue (from then on it is "invalid", not "expired").
+        self.tokens = TokenServer(
+            ClientSecrets({client_id: client_secret}, allow_basic=False),
+            token_lifetime_seconds=token_lifetime_seconds, remember_expired_seconds=0)
         # A scaled minute scales the day with it, unless told otherwise.
         day = day_window_seconds or window_seconds * SECONDS_PER_DAY_PER_MINUTE
         self.limiter = SlidingWindowLimiter(
@@ -170,7 +200,7 @@ class SymphonicsSimulator(Simulator):
             reject_external_ids=frozenset(reject_external_ids),
             emit=self._emit,
         )
-        self.webhooks = None if not hub_webhook_url else WebhookDispatcher(
+        self.webhooks = None if not hub_webhook_url else symphonics_sender(
             hub_webhook_url,
             webhook_secret,
             max_attempts=webhook_max_attempts,
@@ -185,10 +215,8 @@ class SymphonicsSimulator(Simulator):
         self._clear_state()
 
     def _clear_state(self) -> None:
-        self._offset = 0.0  # added to the clock by advance()
-        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (client_id, expires_at)
-        self.token_requests = 0
-        self.tokens_issued = 0
+        self.clock.reset()
+        self.tokens.reset()
         self.endpoint_requests: Counter[str] = Counter()
         self.rate_limited_count = 0
         self.events: list[dict[str, Any]] = []
@@ -199,13 +227,30 @@ class SymphonicsSimulator(Simulator):
 
     # -- time and the background worker --------------------------------------
     def now(self) -> float:
-        return self.clock() + self._offset
+        return self.clock()
 
     def advance(self, seconds: float = 0.0) -> int:
         """Move simulated time forward, then apply the lifecycle steps now due."""
         with self.lock:
-            self._offset += seconds
+            self.clock.advance(seconds)
             return self.run_due()
+
+    @property
+    def token_lifetime_seconds(self) -> int:
+        return self.tokens.token_lifetime_seconds
+
+    @token_lifetime_seconds.setter
+    def token_lifetime_seconds(self, seconds: int) -> None:
+        # Tests change it on a running simulator.
+        self.tokens.token_lifetime_seconds = seconds
+
+    @property
+    def token_requests(self) -> int:
+        return self.tokens.counters.requests
+
+    @property
+    def tokens_issued(self) -> int:
+        return self.tokens.counters.issued
 
     def run_due(self) -> int:
         """Apply due lifecycle steps now (events are queued, not sent)."""
@@ -340,16 +385,10 @@ class SymphonicsSimulator(Simulator):
         return decision
 
     def _authenticate(self, request: SimRequest) -> str:
-        scheme, _, token = request.header("Authorization").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise self._unauthorized("Missing bearer token")
-        entry = self._tokens.get(token.strip())
-        if entry is None:
-            raise self._unauthorized("Invalid access token")
-        client_id, expires_at = entry
-        if self.now() >= expires_at:
-            raise self._unauthorized("Access token expired")
-        return client_id
+        try:
+            return self.tokens.authenticate(request.header("Authorization"), self.now()).client_id
+        except TokenRejected as exc:
+            raise self._unauthorized(TOKEN_REFUSALS[exc.reason]) from exc
 
     @staticmethod
     def _unauthorized(message: str) -> ApiError:
@@ -412,33 +451,15 @@ class SymphonicsSimulator(Simulator):
     # -- authentication ------------------------------------------------------
     @endpoint("POST", OAUTH_PATH, authenticated=False)
     def issue_token(self, request: SimRequest) -> SimResponse:
-        self.token_requests += 1
         try:
-            form = request.form()
-        except UnicodeDecodeError as exc:
-            raise ApiError(400, "Malformed form body") from exc
-        missing = [key for key in ("grant_type", "client_id", "client_secret") if not form.get(key)]
-        if missing:
-            raise ApiError(400, "Missing required parameters",
-                           [{"field": key, "message": "This field is required"} for key in missing])
-        if form["grant_type"] != "client_credentials":
-            raise ApiError(400, "Unsupported grant_type", [
-                {"field": "grant_type", "message": "Only client_credentials is supported"}])
-        if not (hmac.compare_digest(form["client_id"], self.client_id)
-                and hmac.compare_digest(form["client_secret"], self.client_secret)):
-            raise ApiError(401, "Invalid client credentials")
-        return SimResponse.json(200, self._issue(form["client_id"]),
-                                headers={"Cache-Control": "no-store"})
-
-    def _issue(self, client_id: str) -> dict[str, Any]:
-        now = self.now()
-        # Expired tokens are forgotten here, so a long run does not pile them up.
-        self._tokens = {key: entry for key, entry in self._tokens.items() if entry[1] > now}
-        token = secrets.token_urlsafe(32)
-        self._tokens[token] = (client_id, now + self.token_lifetime_seconds)
-        self.tokens_issued += 1
-        return {"access_token": token, "token_type": "Bearer",
-                "expires_in": self.token_lifetime_seconds}
+            form: dict[str, str] | None = request.form()
+        except UnicodeDecodeError:
+            form = None
+        try:
+            payload = self.tokens.exchange(form, request.headers, self.now())
+        except OAuthError as exc:
+            raise _token_error(exc) from exc
+        return SimResponse.json(200, payload, headers={"Cache-Control": "no-store"})
 
     # -- validation ----------------------------------------------------------
     @endpoint("GET", "/validation/pdl/{pdl}")
