@@ -9,7 +9,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from apps.core.breaker import CircuitBreaker
-from apps.core.models import OutboundOperation, SyncLog
+from apps.core.models import Connection, OutboundOperation, SyncLog
 from apps.core.platforms import registered_platforms
 
 
@@ -40,9 +40,12 @@ def platform_health() -> list[PlatformHealth]:
         .values_list("platform", "state").annotate(n=Count("id"))
         .values_list("platform", "state", "n")
     }
+    other_connections: dict[str, list[str]] = {}
+    for connection in Connection.objects.filter(is_default=False).only("pk", "platform"):
+        other_connections.setdefault(connection.platform, []).append(connection.key)
     rows = []
     for platform in registered_platforms():
-        snapshot = CircuitBreaker(platform.name, platform.breaker).snapshot()
+        snapshot = _worst_breaker(platform, other_connections.get(platform.name, []))
         last_success = (
             SyncLog.objects.filter(platform=platform.name, status=SyncLog.Status.SUCCESS)
             .order_by("-created_at").values_list("created_at", flat=True).first()
@@ -61,3 +64,19 @@ def platform_health() -> list[PlatformHealth]:
             dead_operations=operations.get((platform.name, OutboundOperation.State.DEAD), 0),
         ))
     return rows
+
+
+# How bad each breaker state is, to show a platform's worst connection.
+_SEVERITY = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def _worst_breaker(platform, connection_keys: list[str]) -> dict:
+    """The breaker of the platform's default connection, or of any other of its
+    connections that is worse: one account down is a platform to look at."""
+    from apps.core.connections import connection_scope_key
+
+    default_key = connection_scope_key(Connection(platform=platform.name, is_default=True))
+    snapshots = [CircuitBreaker(key, platform.breaker).snapshot()
+                 for key in (default_key, *connection_keys)]
+    return max(snapshots, key=lambda snap: (_SEVERITY.get(str(snap["state"]), 0),
+                                            int(snap["failures"])))

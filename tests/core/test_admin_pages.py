@@ -4,6 +4,7 @@ add and change pages, and the platform health page."""
 from __future__ import annotations
 
 import pytest
+import responses
 from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
@@ -16,8 +17,10 @@ from django_celery_beat.models import (
 )
 
 from apps.core import platforms
-from apps.core.breaker import BreakerPolicy, CircuitBreaker
-from apps.core.http import Platform
+from apps.core.audit import LogContext
+from apps.core.breaker import BreakerPolicy
+from apps.core.connections import client_for, connection_create, connection_default
+from apps.core.http import Platform, RetryPolicy, TransientError
 from apps.core.models import ApiToken, OutboundOperation, SyncLog
 from tests.factories import (
     OutboundOperationFactory,
@@ -73,12 +76,26 @@ def test_it_opens_the_admin_index(admin_client):
     assert response.status_code == 200
 
 
-def test_it_shows_the_health_of_each_platform(admin_client, monkeypatch):
-    acme = Platform(name="acme", base_url="https://acme.test/api",
-                    breaker=BreakerPolicy(failure_threshold=1))
-    monkeypatch.setitem(platforms._registry, "acme", lambda: acme)
-    CircuitBreaker("acme", acme.breaker).record_failure()
-    SyncLogFactory(platform="acme", status=SyncLog.Status.FAILED)
+def _failing_call(connection, platform: Platform) -> None:
+    """One failed call through the connection's own client, as a worker makes it."""
+    client = client_for(connection, platform=platform)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, f"{platform.base_url}/ping", status=503)
+        with pytest.raises(TransientError):
+            client.get("ping", log=LogContext(action="ping"), authenticated=False)
+
+
+@pytest.fixture
+def acme(monkeypatch) -> Platform:
+    platform = Platform(name="acme", base_url="https://acme.test/api",
+                        breaker=BreakerPolicy(failure_threshold=1),
+                        retry=RetryPolicy(max_attempts=1))
+    monkeypatch.setitem(platforms._registry, "acme", lambda: platform)
+    return platform
+
+
+def test_it_shows_the_health_of_each_platform(admin_client, acme):
+    _failing_call(connection_default(platform="acme"), acme)
     SyncLogFactory(platform="acme", status=SyncLog.Status.SUCCESS)
     OutboundOperationFactory(platform="acme", state=OutboundOperation.State.DEAD)
     OutboundOperationFactory(platform="acme", state=OutboundOperation.State.PENDING)
@@ -87,11 +104,22 @@ def test_it_shows_the_health_of_each_platform(admin_client, monkeypatch):
 
     assert response.status_code == 200
     [health] = [row for row in response.context["platforms"] if row.name == "acme"]
+    # The breaker the client really trips, not one named after the platform alone.
     assert health.breaker_state == "open"
     assert health.failures_last_hour == 1
     assert health.last_success_at is not None
     assert (health.open_operations, health.dead_operations) == (1, 1)
     assert b"https://acme.test/api" in response.content
+
+
+def test_it_shows_a_platform_open_when_one_of_its_other_connections_is_down(admin_client, acme):
+    second = connection_create(platform="acme", name="Second account")
+    _failing_call(second, acme)
+
+    response = admin_client.get(reverse("admin:platform-health"))
+
+    [health] = [row for row in response.context["platforms"] if row.name == "acme"]
+    assert health.breaker_state == "open"
 
 
 def test_it_keeps_the_health_page_for_staff(client):
