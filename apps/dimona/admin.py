@@ -43,8 +43,20 @@ def declaration_badge(status: str | None, label: str | None = None) -> str:
 
 @admin.register(Employer)
 class EmployerAdmin(admin.ModelAdmin):
-    list_display = ("name", "enterprise_number", "joint_commission")
+    list_display = ("name", "enterprise_number", "joint_commission", "connection")
+    list_select_related = ("connection",)
     search_fields = ("name", "=enterprise_number")
+    fields = ("name", "enterprise_number", "joint_commission", "connection")
+
+    def save_model(self, request, obj, form, change):
+        # The form has checked the fields as the model does; the services
+        # decide the rest, as for the API.
+        data = {field: form.cleaned_data[field] for field in self.fields}
+        if change:
+            saved = services.employer_update(employer=obj, **data)
+        else:
+            saved = services.employer_create(**data)
+        obj.pk = saved.pk
 
 
 class WorkerForm(forms.ModelForm):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.attention import attention_clear, attention_raise
 from apps.core.errors import ServiceError
+from apps.core.models import Connection
 from apps.core.operations import operation_enqueue, operation_reopen
 from apps.dimona.client import PLATFORM
 from apps.dimona.mapping import BRUSSELS
@@ -35,6 +36,9 @@ from apps.dimona.selectors import (
     shifts_to_declare,
 )
 from apps.dimona.validators import normalise_digits
+
+# Leaves an optional argument as it is (None has a meaning of its own).
+KEEP = object()
 
 logger = logging.getLogger(__name__)
 
@@ -106,9 +110,12 @@ def shift_attention_clear(*, shift: Shift, kinds: tuple[str, ...] = ()) -> int:
 # -- employers, workers, shifts ------------------------------------------------
 
 def employer_create(*, name: str, enterprise_number: str,
-                    joint_commission: str = FLEXI_JOINT_COMMISSION) -> Employer:
+                    joint_commission: str = FLEXI_JOINT_COMMISSION,
+                    connection: Connection | None = None) -> Employer:
+    """`connection`: the ONSS account it declares with; None for the deployment's own."""
+    _check_onss_connection(connection)
     employer = Employer(name=name, enterprise_number=enterprise_number,
-                        joint_commission=joint_commission)
+                        joint_commission=joint_commission, connection=connection)
     employer.clean()
     employer.full_clean()
     employer.save()
@@ -118,12 +125,17 @@ def employer_create(*, name: str, enterprise_number: str,
 @transaction.atomic
 def employer_update(*, employer: Employer, name: str | None = None,
                     enterprise_number: str | None = None,
-                    joint_commission: str | None = None) -> Employer:
-    """Change what is given; the rest stays. Checked as a new employer would be."""
+                    joint_commission: str | None = None,
+                    connection: Connection | object | None = KEEP) -> Employer:
+    """Change what is given; the rest stays. Checked as a new employer would be.
+    `connection=None` moves the employer back to the deployment's ONSS account."""
     employer = Employer.objects.select_for_update().get(pk=employer.pk)
     changes = {"name": name, "enterprise_number": enterprise_number,
                "joint_commission": joint_commission}
     changes = {field: value for field, value in changes.items() if value is not None}
+    if connection is not KEEP:
+        _check_onss_connection(connection)
+        changes["connection"] = connection
     if not changes:
         return employer
     for field, value in changes.items():
@@ -132,6 +144,12 @@ def employer_update(*, employer: Employer, name: str | None = None,
     employer.full_clean()
     employer.save(update_fields=list(changes))
     return employer
+
+
+def _check_onss_connection(connection: Connection | None) -> None:
+    if connection is not None and connection.platform != PLATFORM:
+        raise ServiceError("invalid_connection", _(
+            "%(connection)s is not an ONSS account.") % {"connection": connection})
 
 
 def _check_ssin_free(ssin: str, *, worker: Worker | None = None) -> None:

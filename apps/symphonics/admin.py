@@ -155,7 +155,7 @@ class InterventionAdmin(AttentionColumnMixin, BigTableAdmin):
         ("Installation", {"fields": ("address", "postal_code", "city", "pdl", "pce",
                                      "pdl_valid", "pdl_checked_at", "pdl_check_message")}),
         ("Work", {"fields": ("installer_user_id", "installer_company_id", "installer_name",
-                             "completion_date")}),
+                             "completion_date", "connection")}),
         ("Exchanges with Symphonics", {"fields": ("exchanges", "payload_preview",
                                                   "publish_operation", "created_at",
                                                   "published_at", "synced_at")}),

@@ -35,7 +35,8 @@ def test_it_creates_an_employer_and_refuses_a_bad_enterprise_number(api_client):
                                                     "enterprise_number": "0403.170.701"})
     assert ok.status_code == 201, ok.content
     assert ok.json() == {"id": ok.json()["id"], "name": "Frituur Marcel",
-                         "enterprise_number": "0403170701", "joint_commission": "XXX"}
+                         "enterprise_number": "0403170701", "joint_commission": "XXX",
+                         "connection": None}
     error = assert_error(api_client.post("/api/dimona/employers/", {
         "name": "X", "enterprise_number": "0403170702"}), 400, "validation_error")
     assert "enterprise_number" in error["details"]

@@ -8,6 +8,8 @@ from rest_framework import serializers
 
 from apps.core.api.fields import AwareDateTimeField
 from apps.core.fields import mask
+from apps.core.models import Connection
+from apps.dimona.client import PLATFORM
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
 from apps.dimona.validators import (
     normalise_digits,
@@ -23,9 +25,13 @@ CLOCK_IN_MAX_FUTURE = timedelta(hours=1)
 
 
 class EmployerSerializer(serializers.ModelSerializer):
+    # Empty: the deployment's own ONSS account (configured from the environment).
+    connection = serializers.PrimaryKeyRelatedField(
+        queryset=Connection.objects.filter(platform=PLATFORM), required=False, allow_null=True)
+
     class Meta:
         model = Employer
-        fields = ["id", "name", "enterprise_number", "joint_commission"]
+        fields = ["id", "name", "enterprise_number", "joint_commission", "connection"]
         # People type "BE 0403.170.701": normalised in validate_enterprise_number.
         extra_kwargs = {"enterprise_number": {"validators": [], "max_length": 20}}
 
