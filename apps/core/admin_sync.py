@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin import badge
 from apps.core.admin_tools import (
-    BigTableAdmin,
+    ActionsOnlyAdmin,
     ReadOnlyAdmin,
     confirmed_service_action,
     require_change_permission,
@@ -103,7 +103,9 @@ class SyncRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SyncCursor)
-class SyncCursorAdmin(BigTableAdmin):
+class SyncCursorAdmin(ActionsOnlyAdmin):
+    """Reset is the one action; a cursor itself is only ever written by its sync."""
+
     list_display = ("connection", "stream", "short_value", "updated_at")
     list_filter = ("connection",)
     list_select_related = ("connection",)
@@ -124,17 +126,6 @@ class SyncCursorAdmin(BigTableAdmin):
             self, request, queryset,
             lambda cursor: cursor_reset(connection=cursor.connection, stream=cursor.stream),
             str(_("{count} cursor(s) reset: their next run is a full resync.")))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # The change permission allows the reset action; a cursor itself is
-        # only ever written by its sync, so its page stays read-only.
-        return obj is None and super().has_change_permission(request)
 
 
 @admin.register(ExternalMapping)
@@ -182,7 +173,9 @@ def merge_form_for(conflict: Conflict) -> type[ConflictMergeForm]:
 
 
 @admin.register(Conflict)
-class ConflictAdmin(BigTableAdmin):
+class ConflictAdmin(ActionsOnlyAdmin):
+    """Keep ours, take theirs or merge, each through the service."""
+
     list_display = ("created_at", "entity", "connection", "status_badge", "resolution",
                     "resolved_by", "resolved_at")
     list_filter = ("status", "resolution", ConflictEntityFilter, "connection")
@@ -242,14 +235,3 @@ class ConflictAdmin(BigTableAdmin):
                 can_resolve=(conflict.status == Conflict.Status.OPEN
                              and self.has_change_permission(request)))
         return super().change_view(request, object_id, form_url, context)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        # The change permission allows the three resolutions, each through
-        # the service; the page itself never saves the conflict.
-        return obj is None and super().has_change_permission(request)

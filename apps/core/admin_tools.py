@@ -45,6 +45,24 @@ class ReadOnlyAdmin(BigTableAdmin):
         return False
 
 
+class ActionsOnlyAdmin(BigTableAdmin):
+    """A page that changes its rows only through actions, each calling a service.
+
+    The change permission is what allows the actions, so the list asks for
+    it; an object's own page never does, and shows the row read-only: it is
+    never saved from a form. Nobody adds or deletes a row by hand.
+    """
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+
 class PlatformFilter(admin.SimpleListFilter):
     """Platforms from the registry, not from a SELECT DISTINCT over a log table."""
 

@@ -1,4 +1,6 @@
-"""Fixtures of the core tests: controllable clocks and stores, a clean cache."""
+"""Fixtures of the core tests: controllable clocks and stores, a clean cache,
+and the set-ups several test files share (platform clients, the test webhook
+processor, the OAuth stub, conflict resolutions, admin query counts)."""
 
 from __future__ import annotations
 
@@ -84,6 +86,65 @@ def outbox():
     yield outbox_handlers
     outbox_handlers.script.clear()
     outbox_handlers.runs.clear()
+
+
+@pytest.fixture
+def fresh_clients():
+    """No platform client cached by an earlier test: each is built again from its connection."""
+    from apps.core.connections import client_cache_clear
+
+    client_cache_clear()
+    yield
+    client_cache_clear()
+
+
+@pytest.fixture
+def forget_processed():
+    """The test webhook processor's record of the events it processed, empty for each test."""
+    from tests.core import webhook_source
+
+    webhook_source.processed.clear()
+    yield
+    webhook_source.processed.clear()
+
+
+@pytest.fixture
+def oauth_stub():
+    """The session's OAuth provider stub, forgetting what earlier tests did with it."""
+    from tests.core.oauth_stub import running_stub
+
+    provider = running_stub()
+    provider.reset()
+    yield provider
+    # A refresh the test held and never let go would keep its worker waiting.
+    provider.release.set()
+
+
+@pytest.fixture
+def applied_resolutions(monkeypatch) -> list[tuple[int, dict]]:
+    """A clean conflict registry whose reservation resolver records (conflict id, value) applied."""
+    from apps.core import conflicts
+
+    monkeypatch.setattr(conflicts, "_resolvers", {})
+    applied: list[tuple[int, dict]] = []
+    conflicts.register_conflict_resolver(
+        "reservation", lambda conflict, value: applied.append((conflict.pk, value)))
+    return applied
+
+
+@pytest.fixture
+def admin_page_queries(admin_client):
+    """How many queries the superuser's admin page at a URL makes to answer."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = admin_client.get(url)
+        assert response.status_code == 200
+        return len(captured)
+
+    return count
 
 
 @pytest.fixture(autouse=True)

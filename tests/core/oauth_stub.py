@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import factory
@@ -24,6 +23,7 @@ from django.utils import timezone
 from apps.core.http import Platform, RetryPolicy
 from apps.core.models import Connection, Credentials
 from apps.core.oauth import OAuthProvider, register_oauth_provider
+from tests.core.local_server import JsonHandler, LocalServer
 
 PLATFORM = "oauth-stub"
 CLIENT_ID = "hub-client-id"
@@ -31,9 +31,9 @@ CLIENT_SECRET = "hub-client-secret-7"
 SCOPES = ("calendar.read", "calendar.write")
 
 
-class OAuthStub:
+class OAuthStub(LocalServer):
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        super().__init__()
         self._lock = threading.Lock()
         self.reset()
 
@@ -49,16 +49,6 @@ class OAuthStub:
         self.hold_refresh = False
         self.refresh_arrived = threading.Event()
         self.release = threading.Event()
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> OAuthStub:
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        return self
 
     def refreshes(self) -> list[dict[str, str]]:
         return [r for r in self.token_requests if r.get("grant_type") == "refresh_token"]
@@ -109,7 +99,7 @@ class OAuthStub:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -140,17 +130,6 @@ class OAuthStub:
                     self._answer(stub.revoke_status, {})
                 else:
                     self._answer(404, {"error": "not_found"})
-
-            def _answer(self, status: int, payload: dict) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
 
         return Handler
 

@@ -11,40 +11,33 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
 from apps.core.audit import LogContext
 from apps.core.http import Platform, PlatformClient, RetryPolicy
 from apps.core.operations import Done, operation_handler
+from tests.core.local_server import JsonHandler, LocalServer
 
 KIND = "test.stub.create"
 
 
-class StubPlatform:
+class StubPlatform(LocalServer):
     def __init__(self, *, hang_first_create: bool = False) -> None:
+        super().__init__()
         self.hang_first_create = hang_first_create
         self.creates: list[str] = []
         self.things: dict[str, int] = {}
         self.create_arrived = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def __enter__(self) -> StubPlatform:
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-        return self
+        return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self.stop()
 
     def _create(self, key: str) -> tuple[int, bool]:
         with self._lock:
@@ -57,7 +50,7 @@ class StubPlatform:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 thing_id, first = stub._create(body["key"])
@@ -72,18 +65,6 @@ class StubPlatform:
                 with stub._lock:
                     items = [{"id": stub.things[key], "key": key}] if key in stub.things else []
                 self._answer(200, {"items": items})
-
-            def _answer(self, status: int, payload: dict) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                # The test reads what the stub recorded, not its access log.
-                pass
 
         return Handler
 

@@ -9,27 +9,19 @@ import json
 import pytest
 import responses
 
-from apps.core.models import Connection, Credentials, WebhookEvent
+from apps.core.models import Connection, WebhookEvent
 from apps.core.webhooks import ORIGIN_HEADER, inbox_record_polled
 from tests.core import webhook_source
-from tests.core.webhook_source import slack_headers
+from tests.core.webhook_source import channel_connection, slack_headers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
+SLACK_SECRET = "slack-secret"
 
 
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
-
-
-def _connection(platform: str, secret: str = "slack-secret") -> Connection:  # noqa: S107
-    connection = Connection(platform=platform, name="account")
-    connection.set_credentials(Credentials(webhook_secret=secret))
-    connection.save()
-    return connection
+def _slack_connection() -> Connection:
+    """A connection whose Slack channel checks the signature `webhook` makes."""
+    return channel_connection("slackhook", webhook_secret=SLACK_SECRET)
 
 
 @pytest.fixture
@@ -39,7 +31,7 @@ def webhook(client, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(f"/api/webhooks/slackhook/{connection.pk}/", data=body,
                                content_type="application/json",
-                               headers=slack_headers("slack-secret", body))
+                               headers=slack_headers(SLACK_SECRET, body))
 
     return webhook
 
@@ -56,7 +48,7 @@ def poll(django_capture_on_commit_callbacks):
 
 
 def test_it_processes_a_polled_change_like_a_webhook(poll):
-    connection = _connection("slackhook")
+    connection = _slack_connection()
 
     event = poll(connection, "Ev7", {"event_id": "Ev7", "text": "hello"})
 
@@ -68,7 +60,7 @@ def test_it_processes_a_polled_change_like_a_webhook(poll):
 
 
 def test_it_ignores_a_polled_change_its_webhook_already_brought(webhook, poll):
-    connection = _connection("slackhook")
+    connection = _slack_connection()
     assert webhook(connection, "Ev7").status_code == 202
 
     assert poll(connection, "Ev7", {"event_id": "Ev7"}) is None
@@ -78,7 +70,7 @@ def test_it_ignores_a_polled_change_its_webhook_already_brought(webhook, poll):
 
 
 def test_it_stores_as_a_duplicate_the_webhook_of_a_change_already_polled(webhook, poll):
-    connection = _connection("slackhook")
+    connection = _slack_connection()
     poll(connection, "Ev7", {"event_id": "Ev7"})
 
     response = webhook(connection, "Ev7")
@@ -89,7 +81,7 @@ def test_it_stores_as_a_duplicate_the_webhook_of_a_change_already_polled(webhook
 
 
 def test_it_stores_nothing_when_a_poll_sees_the_same_change_again(poll):
-    connection = _connection("slackhook")
+    connection = _slack_connection()
     poll(connection, "Ev7", {"event_id": "Ev7", "version": 3})
 
     # Another id, the same content: the same change seen by a later poll.
@@ -98,7 +90,7 @@ def test_it_stores_nothing_when_a_poll_sees_the_same_change_again(poll):
 
 
 def test_it_keeps_polled_changes_of_two_connections_apart(poll):
-    first, second = _connection("slackhook"), _connection("slackhook")
+    first, second = _slack_connection(), _slack_connection()
 
     assert poll(first, "Ev7", {"event_id": "Ev7"}) is not None
     assert poll(second, "Ev7", {"event_id": "Ev7"}) is not None
@@ -107,7 +99,7 @@ def test_it_keeps_polled_changes_of_two_connections_apart(poll):
 @responses.activate
 def test_it_never_fetches_what_a_poll_already_read(poll):
     """A thin channel fetches for its webhooks; a polled change is the resource."""
-    connection = _connection("thinhook", "url-token")
+    connection = channel_connection("thinhook", webhook_secret="url-token")
 
     event = poll(connection, "res-1:v2", {"uuid": "res-1", "partySize": 2},
                  platform="thinhook")
@@ -120,7 +112,7 @@ def test_it_never_fetches_what_a_poll_already_read(poll):
 
 def test_a_delivery_cannot_pass_itself_off_as_polled(client):
     """The mark is a key no HTTP header can have."""
-    connection = _connection("thinhook", "url-token")
+    connection = channel_connection("thinhook", webhook_secret="url-token")
 
     client.post(f"/api/webhooks/thinhook/{connection.pk}/?token=url-token",
                 data=b'{"uuid": "res-1"}', content_type="application/json",

@@ -16,17 +16,14 @@ from apps.core.webhooks import DEAD_KIND, webhook_replay
 from tests.core import webhook_source
 from tests.core.webhook_source import hex_hmac
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _forget_processed(monkeypatch):
+def _processor_fails(monkeypatch):
     monkeypatch.setattr(webhook_source, "failing", True)
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
 
 
 @pytest.fixture

@@ -13,26 +13,12 @@ import time
 import pytest
 from cryptography.fernet import Fernet
 
-from apps.core.models import Connection, Credentials, WebhookEvent
+from apps.core.models import Connection, WebhookEvent
 from tests.core import webhook_source
-from tests.core.webhook_source import slack_headers
+from tests.core.webhook_source import channel_connection, slack_headers
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
-
-
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
-
-
-def _connection(platform: str, name: str = "account", **credentials) -> Connection:
-    connection = Connection(platform=platform, name=name)
-    connection.set_credentials(Credentials(**credentials))
-    connection.save()
-    return connection
 
 
 @pytest.fixture
@@ -61,7 +47,7 @@ def _assert_error(response, status: int, code: str) -> None:
 
 
 def test_it_accepts_a_delivery_signed_with_the_connections_secret(post):
-    connection = _connection("slackhook", webhook_secret="slack-secret")
+    connection = channel_connection("slackhook", webhook_secret="slack-secret")
     body = _slack_body()
 
     response = post(_url(connection), body, slack_headers("slack-secret", body))
@@ -78,7 +64,7 @@ def test_it_accepts_a_delivery_signed_with_the_connections_secret(post):
 
 @pytest.mark.parametrize("age", [-301, 301])
 def test_it_rejects_a_signed_timestamp_outside_the_window(post, age):
-    connection = _connection("slackhook", webhook_secret="slack-secret")
+    connection = channel_connection("slackhook", webhook_secret="slack-secret")
     body = _slack_body()
 
     response = post(_url(connection), body,
@@ -92,8 +78,8 @@ def test_it_rejects_a_signed_timestamp_outside_the_window(post, age):
 
 
 def test_it_verifies_each_connection_with_its_own_secret(post):
-    ours = _connection("slackhook", "ours", webhook_secret="ours-secret")
-    theirs = _connection("slackhook", "theirs", webhook_secret="theirs-secret")
+    ours = channel_connection("slackhook", "ours", webhook_secret="ours-secret")
+    theirs = channel_connection("slackhook", "theirs", webhook_secret="theirs-secret")
     body = _slack_body()
 
     response = post(_url(theirs), body, slack_headers("ours-secret", body))
@@ -104,8 +90,8 @@ def test_it_verifies_each_connection_with_its_own_secret(post):
 
 def test_it_keeps_the_events_of_two_connections_apart(post):
     """The same event id at two accounts of one platform is two events."""
-    first = _connection("slackhook", "first", webhook_secret="s1")
-    second = _connection("slackhook", "second", webhook_secret="s2")
+    first = channel_connection("slackhook", "first", webhook_secret="s1")
+    second = channel_connection("slackhook", "second", webhook_secret="s2")
     body = _slack_body("Ev-same")
 
     assert post(_url(first), body, slack_headers("s1", body)).status_code == 202
@@ -127,7 +113,7 @@ def _standard_headers(secret: str, msg_id: str, body: bytes, stamp: int) -> dict
 def test_it_takes_a_standard_webhooks_retry_as_a_duplicate(post):
     """A retry keeps its webhook-id and is signed again with a new timestamp."""
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
-    connection = _connection("stdhook", webhook_secret=secret)
+    connection = channel_connection("stdhook", webhook_secret=secret)
     body = b'{"type": "invoice.paid", "data": {"id": 7}}'
     now = int(time.time())
 
@@ -141,7 +127,7 @@ def test_it_takes_a_standard_webhooks_retry_as_a_duplicate(post):
 
 
 def test_it_takes_deliveroos_sequence_guid_as_the_event_id(post):
-    connection = _connection("roohook", webhook_secret="roo-secret")
+    connection = channel_connection("roohook", webhook_secret="roo-secret")
     body = b'{"event": "order.new", "body": {"order": {"id": "gb:1"}}}'
     signature = hmac.new(b"roo-secret", b"guid-9 " + body, hashlib.sha256).hexdigest()
 
@@ -153,7 +139,7 @@ def test_it_takes_deliveroos_sequence_guid_as_the_event_id(post):
 
 
 def test_it_reads_the_secret_from_the_credential_the_channel_names(post):
-    connection = _connection("b64hook", client_secret="client-secret")
+    connection = channel_connection("b64hook", client_secret="client-secret")
     body = b'{"id": "b-1", "event": "order.created"}'
     mac = hmac.new(b"client-secret", body, hashlib.sha256).digest()
 
@@ -170,7 +156,7 @@ def test_it_reads_the_secret_from_the_credential_the_channel_names(post):
     "/api/webhooks/slackhook/not-a-number/",
 ])
 def test_it_answers_404_and_stores_nothing_for_an_unknown_channel(post, url):
-    _connection("slackhook", webhook_secret="slack-secret")
+    channel_connection("slackhook", webhook_secret="slack-secret")
     body = _slack_body()
 
     response = post(url, body, slack_headers("slack-secret", body))
@@ -180,7 +166,7 @@ def test_it_answers_404_and_stores_nothing_for_an_unknown_channel(post, url):
 
 
 def test_it_answers_404_for_a_connection_of_another_platform(post):
-    other = _connection("stdhook", webhook_secret="slack-secret")
+    other = channel_connection("stdhook", webhook_secret="slack-secret")
     body = _slack_body()
 
     response = post(f"/api/webhooks/slackhook/{other.pk}/", body,
@@ -191,14 +177,14 @@ def test_it_answers_404_for_a_connection_of_another_platform(post):
 
 
 def test_it_refuses_anything_but_post(client):
-    connection = _connection("slackhook", webhook_secret="slack-secret")
+    connection = channel_connection("slackhook", webhook_secret="slack-secret")
 
     _assert_error(client.get(_url(connection)), 405, "method_not_allowed")
 
 
 def test_it_answers_503_and_stores_nothing_when_the_credentials_are_unreadable(post, settings):
     """The key that encrypted them is gone: our fault, so the platform sends it again."""
-    connection = _connection("slackhook", webhook_secret="slack-secret")
+    connection = channel_connection("slackhook", webhook_secret="slack-secret")
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     body = _slack_body()
 

@@ -11,11 +11,11 @@ import pytest
 import responses
 import time_machine
 
-from apps.core.models import Connection, Credentials, WebhookEvent
+from apps.core.models import Connection, WebhookEvent
 from tests.core import webhook_source
-from tests.core.webhook_source import THIN_RESOURCE_URL
+from tests.core.webhook_source import THIN_RESOURCE_URL, channel_connection
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
 T0 = datetime(2026, 5, 4, 19, 0, 10, tzinfo=UTC)
 RESERVATION = "0b4b3c9e-5e0a-4b8a-9c55-6d2d0f3f1a11"
@@ -23,19 +23,9 @@ NOTIFICATION = json.dumps({"entityType": "RESERVATION", "eventType": "RESERVATIO
                            "uuid": RESERVATION, "restaurantUuid": "r-1"}).encode()
 
 
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
-
-
 @pytest.fixture
 def connection() -> Connection:
-    connection = Connection(platform="thinhook", name="Bistro")
-    connection.set_credentials(Credentials(webhook_secret="url-token-1"))
-    connection.save()
-    return connection
+    return channel_connection("thinhook", "Bistro", webhook_secret="url-token-1")
 
 
 @pytest.fixture

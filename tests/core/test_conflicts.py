@@ -26,16 +26,6 @@ PROPOSED = {"covers": 6, "time": "19:30", "note": "window, high chair"}
 
 
 @pytest.fixture
-def applied(monkeypatch):
-    """A clean registry with a resolver for reservations that records what it applied."""
-    monkeypatch.setattr(conflicts, "_resolvers", {})
-    calls: list[tuple[int, dict]] = []
-    register_conflict_resolver("reservation",
-                               lambda conflict, value: calls.append((conflict.pk, value)))
-    return calls
-
-
-@pytest.fixture
 def connection():
     return Connection.objects.create(platform="zenchef", name="Chez Paul")
 
@@ -66,7 +56,7 @@ def test_it_refreshes_the_open_conflict_of_an_object_raised_again(connection):
     assert AttentionItem.objects.open().count() == 1
 
 
-def test_it_marks_the_mapping_in_conflict_until_resolved(connection, applied):
+def test_it_marks_the_mapping_in_conflict_until_resolved(connection, applied_resolutions):
     mapping_upsert(entity_type="reservation", local_id=12, connection=connection,
                    external_id="9001")
     conflict = _open(connection)
@@ -84,15 +74,15 @@ def test_it_marks_the_mapping_in_conflict_until_resolved(connection, applied):
     (Conflict.Resolution.MERGED, None, PROPOSED),
     (Conflict.Resolution.MERGED, {"covers": 5}, {"covers": 5}),
 ])
-def test_it_applies_the_chosen_value_through_the_resolver(connection, applied, resolution,
-                                                          merged, expected):
+def test_it_applies_the_chosen_value_through_the_resolver(connection, applied_resolutions,
+                                                          resolution, merged, expected):
     conflict = _open(connection)
     manager = UserFactory()
 
     resolved = conflict_resolve(conflict=conflict, resolution=resolution, user=manager,
                                 merged_value=merged)
 
-    assert applied == [(conflict.pk, expected)]
+    assert applied_resolutions == [(conflict.pk, expected)]
     assert (resolved.status, resolved.resolution, resolved.resolved_by) == (
         Conflict.Status.RESOLVED, resolution, manager)
     assert resolved.resolved_at is not None
@@ -100,7 +90,7 @@ def test_it_applies_the_chosen_value_through_the_resolver(connection, applied, r
     assert (item.cleared_at is not None, item.cleared_by) == (True, manager)
 
 
-def test_it_refuses_to_resolve_a_conflict_twice(connection, applied):
+def test_it_refuses_to_resolve_a_conflict_twice(connection, applied_resolutions):
     conflict = _open(connection)
     conflict_resolve(conflict=conflict, resolution=Conflict.Resolution.KEEP_LOCAL,
                      user=UserFactory())
@@ -110,11 +100,11 @@ def test_it_refuses_to_resolve_a_conflict_twice(connection, applied):
                          user=UserFactory())
 
     assert refused.value.code == "CONFLICT_ALREADY_RESOLVED"
-    assert len(applied) == 1
+    assert len(applied_resolutions) == 1
     assert Conflict.objects.get().resolution == Conflict.Resolution.KEEP_LOCAL
 
 
-def test_it_opens_a_new_conflict_after_the_last_was_resolved(connection, applied):
+def test_it_opens_a_new_conflict_after_the_last_was_resolved(connection, applied_resolutions):
     first = _open(connection)
     conflict_resolve(conflict=first, resolution=Conflict.Resolution.KEEP_LOCAL,
                      user=UserFactory())
@@ -142,7 +132,7 @@ def test_it_leaves_the_conflict_open_when_the_resolver_refuses(connection, monke
     assert AttentionItem.objects.open().count() == 1
 
 
-def test_it_refuses_an_entity_type_nobody_resolves(connection, applied):
+def test_it_refuses_an_entity_type_nobody_resolves(connection, applied_resolutions):
     conflict = conflict_open(domain="restosync", entity_type="table", local_id=3,
                              connection=connection, local_value={}, remote_value={"seats": 2})
 
@@ -153,16 +143,16 @@ def test_it_refuses_an_entity_type_nobody_resolves(connection, applied):
     assert refused.value.code == "NO_CONFLICT_RESOLVER"
 
 
-def test_it_refuses_an_unknown_resolution(connection, applied):
+def test_it_refuses_an_unknown_resolution(connection, applied_resolutions):
     with pytest.raises(ServiceError) as refused:
         conflict_resolve(conflict=_open(connection), resolution="toss_a_coin",
                          user=UserFactory())
 
     assert refused.value.code == "INVALID_RESOLUTION"
-    assert applied == []
+    assert applied_resolutions == []
 
 
-def test_it_refuses_a_second_resolver_for_an_entity_type(applied):
+def test_it_refuses_a_second_resolver_for_an_entity_type(applied_resolutions):
     with pytest.raises(DuplicateRegistration):
         register_conflict_resolver("reservation", lambda conflict, value: None)
 

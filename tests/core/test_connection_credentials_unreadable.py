@@ -7,21 +7,14 @@ import pytest
 import responses
 from cryptography.fernet import Fernet
 
-from apps.core.connections import BROKEN_KIND, client_cache_clear, connection_set_credentials
+from apps.core.connections import BROKEN_KIND, connection_set_credentials
 from apps.core.models import AttentionItem, Connection, OutboundOperation
 from apps.core.operations import operation_enqueue, operation_run
 from tests.core.connection_platform import BASE, acme_connection
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clients")]
 
 OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    client_cache_clear()
-    yield
-    client_cache_clear()
 
 
 @pytest.fixture

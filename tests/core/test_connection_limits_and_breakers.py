@@ -6,20 +6,13 @@ from __future__ import annotations
 import pytest
 import responses
 
-from apps.core.connections import client_cache_clear, client_for
+from apps.core.connections import client_for
 from apps.core.http import TransientError
 from apps.core.models import SyncLog
 from apps.core.ratelimit import RateLimit
 from tests.core.connection_platform import BASE, LOG, PLATFORM, acme_connection, platform
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    client_cache_clear()
-    yield
-    client_cache_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clients")]
 
 
 @pytest.fixture

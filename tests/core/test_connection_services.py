@@ -5,44 +5,20 @@ from __future__ import annotations
 import pytest
 import responses
 
-from apps.core.auth import ClientCredentialsAuth
 from apps.core.connections import (
     BROKEN_KIND,
-    AuthContext,
-    client_cache_clear,
     client_for,
     connection_create,
     connection_default,
     connection_set_credentials,
     connection_update,
-    register_auth_builder,
 )
 from apps.core.errors import ServiceError
-from apps.core.http import PermanentError, Platform, RetryPolicy
+from apps.core.http import PermanentError
 from apps.core.models import AttentionItem, Connection, Credentials
-from tests.core.connection_platform import BASE, LOG, PLATFORM, acme_connection
+from tests.core.connection_platform import BASE, LOG, OAUTHY, PLATFORM, TOKEN_URL, acme_connection
 
-pytestmark = pytest.mark.django_db
-
-TOKEN_URL = "https://strict.test/token"
-STRICT = Platform(name="strict", base_url="https://strict.test/api",
-                  retry=RetryPolicy(max_attempts=1))
-
-
-def _strict_auth(context: AuthContext) -> ClientCredentialsAuth:
-    return ClientCredentialsAuth(cache_key=context.token_cache_key, token_url=TOKEN_URL,
-                                 client_id=context.credentials.client_id,
-                                 client_secret=context.credentials.client_secret)
-
-
-register_auth_builder("strict", _strict_auth)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    client_cache_clear()
-    yield
-    client_cache_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clients")]
 
 
 def test_the_default_connection_is_created_once():
@@ -106,12 +82,12 @@ def test_the_base_url_of_a_connection_replaces_the_platforms():
 
 @responses.activate
 def test_refused_credentials_break_the_connection_until_a_success():
-    connection = connection_create(platform="strict", name="Org", credentials=Credentials(
+    connection = connection_create(platform="oauthy", name="Org", credentials=Credentials(
         client_id="org", client_secret="wrong"))
     responses.post(TOKEN_URL, status=401, json={"error": "invalid_client"})
 
     with pytest.raises(PermanentError):
-        client_for(connection, platform=STRICT).get("/me", log=LOG)
+        client_for(connection, platform=OAUTHY).get("/me", log=LOG)
 
     connection.refresh_from_db()
     assert connection.status == Connection.Status.ERROR

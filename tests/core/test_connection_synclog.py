@@ -6,39 +6,12 @@ import pytest
 import responses
 
 from apps.core.audit import LogContext
-from apps.core.auth import ClientCredentialsAuth
-from apps.core.connections import (
-    AuthContext,
-    client_cache_clear,
-    client_for,
-    connection_create,
-    register_auth_builder,
-)
-from apps.core.http import PermanentError, Platform, RetryPolicy
+from apps.core.connections import client_for, connection_create
+from apps.core.http import PermanentError
 from apps.core.models import Credentials, SyncLog
-from tests.core.connection_platform import BASE, LOG, PLATFORM, acme_connection
+from tests.core.connection_platform import BASE, LOG, OAUTHY, PLATFORM, TOKEN_URL, acme_connection
 
-pytestmark = pytest.mark.django_db
-
-TOKEN_URL = "https://oauthy.test/token"
-OAUTHY = Platform(name="oauthy", base_url="https://oauthy.test/api",
-                  retry=RetryPolicy(max_attempts=1))
-
-
-def _oauthy_auth(context: AuthContext) -> ClientCredentialsAuth:
-    return ClientCredentialsAuth(cache_key=context.token_cache_key, token_url=TOKEN_URL,
-                                 client_id=context.credentials.client_id,
-                                 client_secret=context.credentials.client_secret)
-
-
-register_auth_builder("oauthy", _oauthy_auth)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    client_cache_clear()
-    yield
-    client_cache_clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clients")]
 
 
 @responses.activate

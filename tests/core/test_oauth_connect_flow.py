@@ -10,17 +10,9 @@ from django.db import connection as db
 
 from apps.core.models import Connection, OAuthState
 from apps.core.oauth import pkce_challenge
-from tests.core.oauth_stub import SCOPES, OAuthConnectionFactory, running_stub
+from tests.core.oauth_stub import SCOPES, OAuthConnectionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def stub():
-    provider = running_stub()
-    provider.reset()
-    yield provider
-    provider.release.set()
 
 
 def _authorization_url(api_client, connection) -> str:
@@ -39,12 +31,12 @@ def _sign_in(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(back.query).items()}
 
 
-def test_it_sends_the_user_to_the_provider_with_an_s256_challenge(api_client, stub):
+def test_it_sends_the_user_to_the_provider_with_an_s256_challenge(api_client, oauth_stub):
     connection = OAuthConnectionFactory()
     response = api_client.get(f"/api/connections/{connection.pk}/oauth/connect/")
     assert response.status_code == 302
     query = {k: v[0] for k, v in parse_qs(urlparse(response["Location"]).query).items()}
-    assert response["Location"].startswith(f"{stub.base_url}/authorize?")
+    assert response["Location"].startswith(f"{oauth_stub.base_url}/authorize?")
     assert query["code_challenge_method"] == "S256"
     assert query["response_type"] == "code"
     assert query["access_type"] == "offline" and query["prompt"] == "consent"
@@ -61,7 +53,7 @@ def test_it_sends_the_user_to_the_provider_with_an_s256_challenge(api_client, st
     assert (state.expires_at - state.created_at).total_seconds() == 600
 
 
-def test_it_stores_the_tokens_encrypted_and_connects(api_client, manager_user, stub):
+def test_it_stores_the_tokens_encrypted_and_connects(api_client, manager_user, oauth_stub):
     connection = OAuthConnectionFactory()
     connection.status = Connection.Status.DISCONNECTED
     connection.save(update_fields=["status"])
@@ -73,10 +65,10 @@ def test_it_stores_the_tokens_encrypted_and_connects(api_client, manager_user, s
     assert response["Location"].startswith("/admin/")
     connection.refresh_from_db()
     credentials = connection.credentials()
-    issued = stub.token_requests[-1]
+    issued = oauth_stub.token_requests[-1]
     assert issued["grant_type"] == "authorization_code" and issued["code_verifier"]
     assert credentials.access_token.startswith("access-")
-    assert credentials.refresh_token in stub.refresh_tokens
+    assert credentials.refresh_token in oauth_stub.refresh_tokens
     assert credentials.client_id == "hub-client-id"
     assert connection.status == Connection.Status.CONNECTED
     assert connection.connected_by == manager_user and connection.connected_at
@@ -90,7 +82,7 @@ def test_it_stores_the_tokens_encrypted_and_connects(api_client, manager_user, s
     assert OAuthState.objects.get().used_at is not None
 
 
-def test_it_refuses_a_provider_error_in_the_error_shape(api_client, stub):
+def test_it_refuses_a_provider_error_in_the_error_shape(api_client, oauth_stub):
     connection = OAuthConnectionFactory()
     callback = _sign_in(_authorization_url(api_client, connection))
 
@@ -100,10 +92,10 @@ def test_it_refuses_a_provider_error_in_the_error_shape(api_client, stub):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "OAUTH_ERROR"
     assert response.json()["error"]["details"]["provider_error"] == "access_denied"
-    assert stub.token_requests == []
+    assert oauth_stub.token_requests == []
 
 
-def test_it_refuses_to_connect_without_the_client_id(api_client, stub):
+def test_it_refuses_to_connect_without_the_client_id(api_client, oauth_stub):
     connection = OAuthConnectionFactory()
     connection.set_credentials(connection.credentials().updated(client_id=""))
     connection.save()

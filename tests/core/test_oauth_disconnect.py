@@ -8,26 +8,18 @@ import pytest
 
 from apps.core.models import Connection
 from apps.core.oauth import oauth_disconnect
-from tests.core.oauth_stub import CLIENT_ID, OAuthConnectionFactory, running_stub
+from tests.core.oauth_stub import CLIENT_ID, OAuthConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def stub():
-    provider = running_stub()
-    provider.reset()
-    yield provider
-    provider.release.set()
-
-
-def test_it_revokes_the_refresh_token_and_forgets_the_tokens(stub):
+def test_it_revokes_the_refresh_token_and_forgets_the_tokens(oauth_stub):
     connection = OAuthConnectionFactory(tokens__access="a0", tokens__refresh="r0",
                                         tokens__expires_in=timedelta(hours=1))
 
     oauth_disconnect(connection=connection)
 
-    assert stub.revoked == ["r0"]
+    assert oauth_stub.revoked == ["r0"]
     connection.refresh_from_db()
     credentials = connection.credentials()
     assert connection.status == Connection.Status.DISCONNECTED
@@ -36,13 +28,13 @@ def test_it_revokes_the_refresh_token_and_forgets_the_tokens(stub):
     assert connection.token_expires_at is None and connection.granted_scopes == []
 
 
-def test_it_disconnects_even_when_the_provider_refuses_to_revoke(stub):
-    stub.revoke_status = 400
+def test_it_disconnects_even_when_the_provider_refuses_to_revoke(oauth_stub):
+    oauth_stub.revoke_status = 400
     connection = OAuthConnectionFactory(tokens__access="a0", tokens__refresh="r0")
 
     oauth_disconnect(connection=connection)
 
     connection.refresh_from_db()
-    assert stub.revoked == ["r0"]
+    assert oauth_stub.revoked == ["r0"]
     assert connection.status == Connection.Status.DISCONNECTED
     assert connection.credentials().refresh_token == ""

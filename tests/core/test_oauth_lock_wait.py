@@ -8,7 +8,6 @@ values, and against what the refresh transaction really sets in PostgreSQL.
 
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 import pytest
@@ -29,41 +28,21 @@ from apps.core.oauth import (
     registered_oauth_providers,
     token_platform,
 )
-from tests.core.oauth_stub import PLATFORM, OAuthConnectionFactory, running_stub
-
-
-@pytest.fixture
-def stub():
-    provider = running_stub()
-    provider.reset()
-    yield provider
-    provider.release.set()
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class _HighestJitter(random.Random):
-    def uniform(self, a: float, b: float) -> float:
-        return b
+from tests.core.oauth_stub import PLATFORM, OAuthConnectionFactory
+from tests.core.virtual_time import CeilingRandom, SlowLimiter, VirtualTime
 
 
 def _worst_token_request(platform) -> float:
     """Seconds the platform client spends on a token request that fails as slowly as it can."""
-    clock = _Clock()
-    client = PlatformClient(platform, sleep=clock.sleep, rng=_HighestJitter())
-    client.limiter.acquire = lambda *, max_wait: clock.sleep(max_wait)
+    time = VirtualTime()
+    client = PlatformClient(platform, sleep=time.sleep, rng=CeilingRandom())
+    client.limiter = SlowLimiter(time)
     retry = platform.retry
     attempts = []
 
     def answer(method, url, **kwargs):
         attempts.append(url)
-        clock.sleep(platform.connect_timeout + platform.read_timeout)
+        time.sleep(platform.connect_timeout + platform.read_timeout)
         if retry.max_inline_wait >= retry.ceiling(len(attempts)):
             response = requests.Response()
             response.status_code = 503
@@ -78,11 +57,11 @@ def _worst_token_request(platform) -> float:
                        authenticated=False, idempotent=True,
                        log=LogContext(action="oauth.refresh", keep_response_body=False))
     assert len(attempts) == retry.max_attempts
-    return clock.now
+    return time.elapsed
 
 
 @pytest.mark.django_db
-def test_it_outlasts_the_slowest_token_request_of_every_provider(stub, settings):
+def test_it_outlasts_the_slowest_token_request_of_every_provider(oauth_stub, settings):
     assert PLATFORM in registered_oauth_providers()
     for name, provider in registered_oauth_providers().items():
         platform = token_platform(Connection(platform=name), provider)
@@ -92,7 +71,7 @@ def test_it_outlasts_the_slowest_token_request_of_every_provider(stub, settings)
 
 
 @pytest.mark.django_db
-def test_it_counts_the_connections_own_timeouts(stub):
+def test_it_counts_the_connections_own_timeouts(oauth_stub):
     provider = oauth_provider_for(PLATFORM)
     slow = Connection(platform=PLATFORM, settings={"read_timeout": 90})
     platform = token_platform(slow, provider)
@@ -105,8 +84,8 @@ def test_it_counts_the_connections_own_timeouts(stub):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_it_waits_that_long_for_the_row_lock_in_postgresql(stub):
-    stub.give_refresh_token("r0")
+def test_it_waits_that_long_for_the_row_lock_in_postgresql(oauth_stub):
+    oauth_stub.give_refresh_token("r0")
     connection = OAuthConnectionFactory(tokens__access="a0", tokens__refresh="r0",
                                         tokens__expires_in=timedelta(seconds=-1))
     connection.settings = {"read_timeout": 45}
@@ -124,12 +103,12 @@ def test_it_waits_that_long_for_the_row_lock_in_postgresql(stub):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_it_retries_sqlite_until_the_same_deadline(stub, monkeypatch):
+def test_it_retries_sqlite_until_the_same_deadline(oauth_stub, monkeypatch):
     if db.vendor != "sqlite":
         pytest.skip("SQLite's write lock is retried; PostgreSQL waits in lock_timeout")
     connection = OAuthConnectionFactory()
     platform = token_platform(connection, oauth_provider_for(PLATFORM))
-    clock = _Clock()
+    time = VirtualTime()
     busy = {"left": 3}
     real_locked = Connection.objects.locked
 
@@ -140,13 +119,13 @@ def test_it_retries_sqlite_until_the_same_deadline(stub, monkeypatch):
         return real_locked()
 
     monkeypatch.setattr(Connection.objects, "locked", locked)
-    row = oauth.run_locked(connection.pk, platform, lambda r: r, clock=lambda: clock.now,
-                           sleep=clock.sleep)
+    row = oauth.run_locked(connection.pk, platform, lambda r: r, clock=lambda: time.elapsed,
+                           sleep=time.sleep)
     assert row.pk == connection.pk and busy["left"] == 0
 
     busy["left"] = 10**6
     with pytest.raises(TokenError) as waited:
-        oauth.run_locked(connection.pk, platform, lambda r: r, clock=lambda: clock.now,
-                         sleep=clock.sleep)
+        oauth.run_locked(connection.pk, platform, lambda r: r, clock=lambda: time.elapsed,
+                         sleep=time.sleep)
     assert waited.value.transient
-    assert clock.now >= refresh_lock_wait_seconds(platform)
+    assert time.elapsed >= refresh_lock_wait_seconds(platform)

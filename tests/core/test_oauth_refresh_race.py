@@ -17,17 +17,9 @@ from django.db import connections
 
 from apps.core.models import Connection
 from apps.core.oauth import oauth_access_token
-from tests.core.oauth_stub import OAuthConnectionFactory, running_stub
+from tests.core.oauth_stub import OAuthConnectionFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def stub():
-    provider = running_stub()
-    provider.reset()
-    yield provider
-    provider.release.set()
 
 
 def _waiting_for_a_lock() -> bool:
@@ -51,16 +43,16 @@ def _worker(connection_id: int, results: dict, name: str, session_lock_timeout: 
         connections.close_all()
 
 
-def test_it_refreshes_once_for_two_workers(stub, transactional_db):
-    stub.give_refresh_token("r0")
+def test_it_refreshes_once_for_two_workers(oauth_stub, transactional_db):
+    oauth_stub.give_refresh_token("r0")
     connection = OAuthConnectionFactory(tokens__access="a0", tokens__refresh="r0",
                                         tokens__expires_in=timedelta(seconds=-1))
     version = connection.credentials_version
-    stub.hold_refresh = True
+    oauth_stub.hold_refresh = True
     results: dict[str, object] = {}
     first = threading.Thread(target=_worker, args=(connection.pk, results, "first", "100ms"))
     first.start()
-    assert stub.refresh_arrived.wait(10), results
+    assert oauth_stub.refresh_arrived.wait(10), results
     second = threading.Thread(target=_worker, args=(connection.pk, results, "second", "100ms"))
     second.start()
     for _ in range(200):
@@ -71,7 +63,7 @@ def test_it_refreshes_once_for_two_workers(stub, transactional_db):
         pytest.fail(f"the second worker never waited for the lock: {results}")
     # Several of the session's lock timeouts pass while the refresh is held.
     time.sleep(0.5)
-    stub.release.set()
+    oauth_stub.release.set()
     first.join(30)
     second.join(30)
 
@@ -79,12 +71,12 @@ def test_it_refreshes_once_for_two_workers(stub, transactional_db):
     credentials = connection.credentials()
     assert results == {"first": credentials.access_token, "second": credentials.access_token}
     assert credentials.access_token != "a0"
-    assert len(stub.refreshes()) == 1
-    assert credentials.refresh_token in stub.refresh_tokens
+    assert len(oauth_stub.refreshes()) == 1
+    assert credentials.refresh_token in oauth_stub.refresh_tokens
     assert connection.status == Connection.Status.CONNECTED
     assert connection.credentials_version == version + 1
     # And the connection keeps working: the rotated refresh token is the good one.
     connection.token_expires_at = connection.updated_at - timedelta(seconds=1)
     connection.save(update_fields=["token_expires_at"])
-    stub.hold_refresh = False
+    oauth_stub.hold_refresh = False
     assert oauth_access_token(connection=connection) not in (credentials.access_token, "a0")

@@ -12,18 +12,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.core.models import Connection
-from tests.core.oauth_stub import OAuthConnectionFactory, running_stub
+from tests.core.oauth_stub import OAuthConnectionFactory
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def stub():
-    provider = running_stub()
-    provider.reset()
-    yield provider
-    provider.release.set()
 
 
 def _callback(api_client, connection) -> dict[str, str]:
@@ -44,20 +36,20 @@ def _assert_refused(response) -> None:
     assert response.json()["error"]["code"] == "OAUTH_ERROR"
 
 
-def test_it_refuses_a_state_used_before(api_client, stub):
+def test_it_refuses_a_state_used_before(api_client, oauth_stub):
     connection = OAuthConnectionFactory()
     callback = _callback(api_client, connection)
     assert api_client.get("/api/oauth/callback/", callback).status_code == 302
     before = _stored(connection)
-    exchanges = len(stub.token_requests)
+    exchanges = len(oauth_stub.token_requests)
 
     _assert_refused(api_client.get("/api/oauth/callback/", callback))
 
     assert _stored(connection) == before
-    assert len(stub.token_requests) == exchanges
+    assert len(oauth_stub.token_requests) == exchanges
 
 
-def test_it_refuses_a_state_after_ten_minutes(api_client, stub):
+def test_it_refuses_a_state_after_ten_minutes(api_client, oauth_stub):
     connection = OAuthConnectionFactory()
     before = _stored(connection)
     callback = _callback(api_client, connection)
@@ -68,10 +60,10 @@ def test_it_refuses_a_state_after_ten_minutes(api_client, stub):
     _assert_refused(response)
     assert "expired" in response.json()["error"]["message"]
     assert _stored(connection) == before
-    assert stub.token_requests == []
+    assert oauth_stub.token_requests == []
 
 
-def test_it_refuses_a_state_another_user_started(api_client, stub, django_user_model):
+def test_it_refuses_a_state_another_user_started(api_client, oauth_stub, django_user_model):
     connection = OAuthConnectionFactory()
     before = _stored(connection)
     callback = _callback(api_client, connection)
@@ -85,12 +77,12 @@ def test_it_refuses_a_state_another_user_started(api_client, stub, django_user_m
     _assert_refused(intruder.get("/api/oauth/callback/", callback))
 
     assert _stored(connection) == before
-    assert stub.token_requests == []
+    assert oauth_stub.token_requests == []
     # The rightful user can still finish: a foreign attempt does not spend the state.
     assert api_client.get("/api/oauth/callback/", callback).status_code == 302
 
 
-def test_it_refuses_an_unknown_state_or_a_missing_code(api_client, stub):
+def test_it_refuses_an_unknown_state_or_a_missing_code(api_client, oauth_stub):
     connection = OAuthConnectionFactory()
     before = _stored(connection)
     callback = _callback(api_client, connection)
@@ -99,4 +91,4 @@ def test_it_refuses_an_unknown_state_or_a_missing_code(api_client, stub):
     _assert_refused(api_client.get("/api/oauth/callback/", {"state": callback["state"]}))
 
     assert _stored(connection) == before
-    assert stub.token_requests == []
+    assert oauth_stub.token_requests == []

@@ -11,42 +11,15 @@ would take it over and ask for a second token.
 
 from __future__ import annotations
 
-import random
-
 import pytest
 import requests
 
-from apps.core.connections import client_cache_clear
 from apps.core.http import PlatformClient, PlatformError
 from apps.dimona.client import dimona_client
 from apps.symphonics.client import symphonics_client
+from tests.core.virtual_time import CeilingRandom, SlowLimiter, VirtualTime
 
-pytestmark = pytest.mark.django_db
-
-
-class VirtualTime:
-    def __init__(self) -> None:
-        self.elapsed = 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.elapsed += seconds
-
-
-class CeilingRandom(random.Random):
-    """Every backoff at the top of its range."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
-
-
-class SlowLimiter:
-    """Grants each slot only at the end of the longest wait the client accepts."""
-
-    def __init__(self, time: VirtualTime) -> None:
-        self.time = time
-
-    def acquire(self, *, max_wait: float) -> None:
-        self.time.sleep(max_wait)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_clients")]
 
 
 class WorstSession:
@@ -64,13 +37,6 @@ class WorstSession:
         response.headers["Retry-After"] = f"{self.retry_after:g}"
         response._content = b"{}"
         return response
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients():
-    client_cache_clear()
-    yield
-    client_cache_clear()
 
 
 def _longest_token_request(http: PlatformClient, answer: str) -> float:

@@ -22,6 +22,8 @@ from apps.core.models import WebhookEvent
 from tests.core import webhook_source
 from tests.core.webhook_source import body_for, sign
 
+pytestmark = pytest.mark.usefixtures("forget_processed")
+
 ROOT = Path(__file__).resolve().parents[2]
 URL = "/webhooks/testhook/"
 Status = WebhookEvent.Status
@@ -57,13 +59,6 @@ def post_chunked(client, django_capture_on_commit_callbacks):
             return client.generic("POST", URL, **environ)
 
     return post
-
-
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
 
 
 @pytest.mark.django_db

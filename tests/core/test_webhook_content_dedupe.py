@@ -12,15 +12,9 @@ from apps.core.models import WebhookEvent
 from tests.core import webhook_source
 from tests.core.webhook_source import SECRET, body_for, sign
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls"),
+              pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
-
-
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
 
 
 @pytest.fixture

@@ -16,16 +16,10 @@ from apps.core.tasks import sweep
 from tests.core import webhook_source
 from tests.core.webhook_source import body_for, sign
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls"),
+              pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
 URL = "/webhooks/testhook/"
-
-
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
 
 
 @pytest.fixture

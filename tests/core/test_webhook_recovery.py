@@ -15,16 +15,9 @@ from apps.core.webhooks import webhook_process, webhook_processor
 from tests.core import webhook_source
 from tests.factories import SyncLogFactory, WebhookEventFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
 
 
 def _event(**fields) -> WebhookEvent:

@@ -17,7 +17,8 @@ from apps.core.store import LocalStore
 from tests.core import webhook_source
 from tests.core.webhook_source import body_for, sign
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.core.urls"),
+              pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
 URL = "/webhooks/testhook/"
 FORGER = "203.0.113.7"
@@ -27,9 +28,6 @@ FORGER = "203.0.113.7"
 def _limits(settings):
     settings.WEBHOOK_REJECTED_PER_ADDRESS_LIMIT = 3
     settings.WEBHOOK_REJECTED_PER_ADDRESS_WINDOW_SECONDS = 60
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
 
 
 @pytest.fixture

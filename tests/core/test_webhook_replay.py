@@ -10,16 +10,9 @@ from apps.core.webhooks import webhook_replay
 from tests.core import webhook_source
 from tests.factories import WebhookEventFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("forget_processed")]
 Status = WebhookEvent.Status
 CHANGELIST = reverse("admin:core_webhookevent_changelist")
-
-
-@pytest.fixture(autouse=True)
-def _forget_processed():
-    webhook_source.processed.clear()
-    yield
-    webhook_source.processed.clear()
 
 
 def _event(status: str, **fields) -> WebhookEvent:

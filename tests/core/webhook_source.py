@@ -15,7 +15,7 @@ from django.http import JsonResponse
 from apps.core import channels
 from apps.core.audit import LogContext, synclog_record
 from apps.core.channels import BodyHmac, Channel, HeaderHmac, channel_register
-from apps.core.models import SyncLog, WebhookEvent
+from apps.core.models import Connection, Credentials, SyncLog, WebhookEvent
 from apps.core.webhooks import WebhookSource, webhook_processor
 
 SECRET = "whsec-test-secret"
@@ -71,6 +71,14 @@ def body_for(event_id: str = "evt-1", *, timestamp: Any = None, **fields: Any) -
 # -- channels served per connection at /api/webhooks/<platform>/<id>/ ---------
 # One per scheme, each with the platform's preset; their events are processed
 # by `process` above (so they land in `processed`).
+
+def channel_connection(platform: str, name: str = "account", **credentials: str) -> Connection:
+    """A connection whose channel is served at /api/webhooks/<platform>/<its id>/."""
+    connection = Connection(platform=platform, name=name)
+    connection.set_credentials(Credentials(**credentials))
+    connection.save()
+    return connection
+
 
 SLACK_CHANNEL = channel_register(Channel(platform="slackhook", verifier=channels.SLACK,
                                          event_id_field="event_id", event_type_field="type"))

@@ -10,8 +10,11 @@ from django.core.cache import cache
 
 from apps.core.connections import client_cache_clear
 from apps.core.http import PlatformClient
+from apps.core.models import OutboundOperation
 from apps.core.simulator import serve
 from apps.symphonics import client as client_module
+from apps.symphonics import services
+from apps.symphonics.models import Intervention
 from apps.symphonics.simulator import SymphonicsSimulator, build
 
 
@@ -55,3 +58,16 @@ def sleeps(monkeypatch) -> Iterator[list[float]]:
                         functools.partial(PlatformClient, sleep=recorded.append))
     client_cache_clear()
     yield recorded
+
+
+@pytest.fixture
+def publish(django_capture_on_commit_callbacks) -> Callable[[Intervention], OutboundOperation]:
+    """Publish an intervention as the hub does, its outbox run on commit; its operation back."""
+
+    def publish(intervention: Intervention) -> OutboundOperation:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.intervention_publish(intervention=intervention)
+        intervention.refresh_from_db()
+        return OutboundOperation.objects.get(pk=intervention.publish_operation_id)
+
+    return publish

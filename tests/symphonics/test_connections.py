@@ -6,7 +6,6 @@ import pytest
 
 from apps.core.connections import connection_create, connection_default
 from apps.core.models import Connection, Credentials, OutboundOperation, SyncLog
-from apps.symphonics import services
 from apps.symphonics.client import PLATFORM
 from apps.symphonics.models import Intervention
 from tests.symphonics.factories import InterventionFactory
@@ -14,17 +13,6 @@ from tests.symphonics.factories import InterventionFactory
 pytestmark = pytest.mark.django_db
 State = OutboundOperation.State
 SECOND_ID, SECOND_SECRET = "client-b", "client-b-secret-4f1e"
-
-
-@pytest.fixture
-def publish(django_capture_on_commit_callbacks):
-    def publish(intervention: Intervention) -> OutboundOperation:
-        with django_capture_on_commit_callbacks(execute=True):
-            services.intervention_publish(intervention=intervention)
-        intervention.refresh_from_db()
-        return OutboundOperation.objects.get(pk=intervention.publish_operation_id)
-
-    return publish
 
 
 @pytest.fixture

@@ -21,17 +21,6 @@ pytestmark = pytest.mark.django_db
 State = OutboundOperation.State
 
 
-@pytest.fixture
-def publish(django_capture_on_commit_callbacks):
-    def publish(intervention: Intervention) -> OutboundOperation:
-        with django_capture_on_commit_callbacks(execute=True):
-            services.intervention_publish(intervention=intervention)
-        intervention.refresh_from_db()
-        return OutboundOperation.objects.get(pk=intervention.publish_operation_id)
-
-    return publish
-
-
 def creates(sim) -> int:
     return sum(1 for _, method, path in sim.requests
                if method == "POST" and path == "/crm/interventions")
