@@ -156,6 +156,8 @@ def main() -> None:
         f"{'met' if ratio >= 0.5 else 'NOT met'})",
         f"- floor, bare view + one raw INSERT: {throughput(floor)}, ratio floor / bare "
         f"**{floor_rps / bare_rps:.2f}**: no store-first inbox can do better here",
+        f"- ratio inbox / floor: **{inbox_rps / floor_rps:.2f}** (target ≥ 0.70: "
+        f"{'met' if inbox_rps / floor_rps >= 0.7 else 'NOT met'})",
         f"- setup: gunicorn {args.workers} sync workers, wrk 2 threads {args.connections} "
         f"connections, {args.seconds} s per round, database {database}, broker {broker}, "
         f"{os.cpu_count()} cores",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 from django.db import OperationalError
+from django.db.backends.utils import CursorWrapper
 
 from apps.core.models import WebhookEvent
 from apps.core.tasks import sweep
@@ -142,10 +143,15 @@ def test_it_stores_a_duplicate_delivery_and_processes_the_event_once(deliver):
 @pytest.mark.parametrize("signature", [None, "sha256=forged"], ids=["valid", "forged"])
 def test_it_answers_503_and_acknowledges_nothing_when_the_database_fails(
         deliver, monkeypatch, signature):
-    def database_down(**fields):
-        raise OperationalError("server closed the connection unexpectedly")
+    execute = CursorWrapper.execute
 
-    monkeypatch.setattr(WebhookEvent.objects, "create", database_down)
+    def database_down(self, sql, params=None):
+        # Every write to the inbox fails, however it is made (ORM or raw SQL).
+        if 'INSERT INTO "core_webhookevent"' in sql:
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(CursorWrapper, "execute", database_down)
 
     response = deliver(body_for("evt-1"), signature=signature)
 
