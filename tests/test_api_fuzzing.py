@@ -1,4 +1,6 @@
-"""Every operation of the OpenAPI schema, fuzzed: no input may make the hub answer 5xx.
+"""Every operation of the OpenAPI schema, fuzzed: no input may make the hub answer 5xx,
+nor a status code its schema does not document (a client generated from the
+schema must know every answer it can get).
 
 Schemathesis generates requests from the schema the hub serves (valid ones
 and, in its negative phase, requests that break the schema) and sends them
@@ -21,11 +23,11 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import status_code_conformance
 
 from apps.core.models import ApiToken
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
-
 
 
 def _served_schema() -> schemathesis.schemas.BaseSchema:
@@ -70,9 +72,9 @@ def existing_objects(db):
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.filter_too_much])
-def test_it_never_answers_a_server_error(case, manager_token, existing_objects, settings,
-                                        wsgi_keeps_connection):
+def test_it_answers_only_documented_statuses_and_never_a_server_error(
+        case, manager_token, existing_objects, settings, wsgi_keeps_connection):
     # Throttles would turn most examples into 429s and hide what lies behind them.
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
     case.call_and_validate(headers={"Authorization": f"Token {manager_token}"},
-                           checks=[not_a_server_error])
+                           checks=[not_a_server_error, status_code_conformance])

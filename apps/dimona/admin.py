@@ -155,19 +155,31 @@ class ShiftForm(forms.ModelForm):
     """An edited shift is checked by the service's rules before anything is saved, so
     a refusal (a declared shift moved to another worker…) is a message on the form."""
 
+    declared_late = forms.BooleanField(
+        required=False, label=_("Declared late"),
+        help_text=_("Record a new shift that has already started; its Dimona is late."))
+
     class Meta:
         model = Shift
-        fields = ["employer", "worker", "start", "end"]
+        fields = ["employer", "worker", "start", "end", "declared_late"]
 
     def clean(self):
         data = super().clean()
-        if self.instance.pk and not self.errors:
-            try:
+        if self.errors:
+            return data
+        try:
+            if self.instance.pk:
                 services.shift_update_check(
                     shift=Shift.objects.get(pk=self.instance.pk), employer=data["employer"],
                     worker=data["worker"], start=data["start"], end=data["end"])
-            except ServiceError as exc:
-                raise forms.ValidationError(exc.message) from exc
+            else:
+                # The API's refusals, as form errors before anything is saved.
+                for problem in services.shift_local_problems(
+                        worker=data["worker"], start=data["start"], end=data["end"],
+                        declared_late=data.get("declared_late", False)):
+                    self.add_error("start", problem.message)
+        except ServiceError as exc:
+            raise forms.ValidationError(exc.message) from exc
         return data
 
 
@@ -211,8 +223,9 @@ class ShiftAdmin(AttentionColumnMixin, BigTableAdmin):
             self._save_change(request, obj, form)
             return
         try:
-            created = services.shift_create(employer=obj.employer, worker=obj.worker,
-                                            start=obj.start, end=obj.end)
+            created = services.shift_create(
+                employer=obj.employer, worker=obj.worker, start=obj.start, end=obj.end,
+                declared_late=form.cleaned_data.get("declared_late", False))
         except ServiceError as exc:
             raise forms.ValidationError(exc.message) from exc
         obj.pk = created.pk

@@ -83,6 +83,91 @@ def _enqueue(declaration: DimonaDeclaration) -> None:
     declaration.save(update_fields=["operation"])
 
 
+# -- refusals of what the shift's state does not allow (409, a code per state) ------
+
+# Named after the state that forbids the action, so a client can tell a
+# cancelled shift from one nobody accepted yet without reading the message.
+STATE_CODES = {
+    Shift.Status.PROPOSED: "shift_not_accepted",
+    Shift.Status.ACCEPTED: "shift_accepted",
+    Shift.Status.REFUSED: "shift_refused",
+    Shift.Status.CANCELLED: "shift_cancelled",
+    Shift.Status.IN_PROGRESS: "shift_in_progress",
+    Shift.Status.COMPLETED: "shift_completed",
+    Shift.Status.NO_SHOW: "shift_no_show",
+}
+
+
+def _state_error(shift: Shift, action: str, hint: str = "") -> ServiceError:
+    """`action`: what cannot be done, in words ("declared", "cancelled")."""
+    message = str(_("A shift that is %(status)s cannot be %(action)s.") % {
+        "status": shift.get_status_display().lower(), "action": action})
+    if hint:
+        message = f"{message} {hint}"
+    return ServiceError(STATE_CODES.get(shift.status, "invalid_status"), message,
+                        details={"status": [shift.status]}, status=409)
+
+
+# -- what the ONSS would refuse later, refused now ----------------------------------
+
+SHIFT_OVERLAPS = "shift_overlaps"
+SHIFT_IN_PAST = "shift_in_past"
+# These shifts have no Dimona period (or a cancelled one), so they cannot clash.
+OVERLAP_IGNORED = (Shift.Status.CANCELLED, Shift.Status.NO_SHOW, Shift.Status.REFUSED)
+
+
+def _overlapping(*, worker: Worker, start: datetime, end: datetime,
+                 shift: Shift | None = None) -> Shift | None:
+    others = (Shift.objects.filter(worker=worker, start__lt=end, end__gt=start)
+              .exclude(status__in=OVERLAP_IGNORED).order_by("start"))
+    if shift is not None and shift.pk:
+        others = others.exclude(pk=shift.pk)
+    return others.first()
+
+
+def _lock_worker(worker: Worker) -> None:
+    # Serialises the shifts written for one worker, so two of them cannot
+    # both pass the overlap check at once.
+    list(Worker.objects.select_for_update().filter(pk=worker.pk).values_list("pk", flat=True))
+
+
+def shift_local_problems(*, worker: Worker, start: datetime, end: datetime,
+                         declared_late: bool = False, shift: Shift | None = None,
+                         now: datetime | None = None) -> list[ServiceError]:
+    """What the ONSS would refuse about these hours, found before anything is sent;
+    writes nothing. `shift`: the shift being edited (then the past is not checked:
+    a shift under way has started), None for a new one."""
+    problems = []
+    if shift is None and not declared_late and start < (now or timezone.now()):
+        message = str(_("The shift starts in the past; say declared_late to record it anyway "
+                        "(the Dimona will be late)."))
+        problems.append(ServiceError(SHIFT_IN_PAST, message, details={"start": [message]}))
+    other = _overlapping(worker=worker, start=start, end=end, shift=shift)
+    if other is not None:
+        # The ONSS refuses a second period over the same hours (90373-333).
+        message = str(_("The worker already has shift %(id)s from %(start)s to %(end)s.") % {
+            "id": other.pk,
+            "start": f"{timezone.localtime(other.start, BRUSSELS):%d/%m/%Y %H:%M}",
+            "end": f"{timezone.localtime(other.end, BRUSSELS):%d/%m/%Y %H:%M}"})
+        problems.append(ServiceError(SHIFT_OVERLAPS, message,
+                                     details={"start": [message], "overlapping_shift": other.pk}))
+    return problems
+
+
+def _raise_problems(problems: list[ServiceError]) -> None:
+    # One problem keeps its own code; several are reported together, by field.
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        details: dict[str, list[str]] = {}
+        for problem in problems:
+            for field, messages in problem.details.items():
+                if isinstance(messages, list):
+                    details.setdefault(field, []).extend(messages)
+        raise ServiceError("validation_error", " ".join(p.message for p in problems),
+                           details=details)
+
+
 def _check_hours(start: datetime, end: datetime) -> None:
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise ServiceError("invalid_hours", "Start and end need a time zone offset.")
@@ -197,11 +282,18 @@ def worker_set_ssin(*, worker: Worker, ssin: str) -> Worker:
     return worker
 
 
+@transaction.atomic
 def shift_create(*, employer: Employer, worker: Worker, start: datetime, end: datetime,
-                 status: str = Shift.Status.PROPOSED) -> Shift:
+                 status: str = Shift.Status.PROPOSED, declared_late: bool = False,
+                 now: datetime | None = None) -> Shift:
+    """A new shift. One starting before `now` is refused unless `declared_late`
+    (it is then simply recorded; its Dimona goes out late, as any other)."""
     _check_hours(start, end)
     if status not in (Shift.Status.PROPOSED, Shift.Status.ACCEPTED):
         raise ServiceError("invalid_status", "A new shift is proposed or accepted.")
+    _lock_worker(worker)
+    _raise_problems(shift_local_problems(worker=worker, start=start, end=end,
+                                         declared_late=declared_late, now=now))
     return Shift.objects.create(employer=employer, worker=worker, start=start, end=end,
                                 status=status)
 
@@ -212,8 +304,7 @@ def shift_accept(*, shift: Shift) -> Shift:
     if shift.status == Shift.Status.ACCEPTED:
         return shift
     if shift.status != Shift.Status.PROPOSED:
-        raise ServiceError("invalid_status",
-                           f"Only a proposed shift can be accepted (it is {shift.status}).")
+        raise _state_error(shift, str(_("accepted")))
     shift.status = Shift.Status.ACCEPTED
     shift.save(update_fields=["status", "updated_at"])
     return shift
@@ -223,8 +314,7 @@ def shift_accept(*, shift: Shift) -> Shift:
 def shift_clock_in(*, shift: Shift, at: datetime | None = None) -> Shift:
     shift = _locked(shift)
     if shift.status != Shift.Status.ACCEPTED:
-        raise ServiceError("invalid_status",
-                           f"Only an accepted shift can start (it is {shift.status}).")
+        raise _state_error(shift, str(_("clocked in")))
     shift.clock_in_at = at or timezone.now()
     shift.status = Shift.Status.IN_PROGRESS
     shift.save(update_fields=["clock_in_at", "status", "updated_at"])
@@ -237,13 +327,13 @@ def shift_clock_in(*, shift: Shift, at: datetime | None = None) -> Shift:
 def shift_declare(*, shift: Shift) -> DimonaDeclaration:
     """Declare the shift (Dimona-In), once: an active In is returned as is."""
     shift = _locked(shift)
+    # Checked before the active In: a cancelled shift keeps its (accepted) In,
+    # and answering with it would say "declared" for a shift that is not on.
+    if shift.status not in (Shift.Status.ACCEPTED, Shift.Status.IN_PROGRESS):
+        raise _state_error(shift, str(_("declared")))
     existing = shift_active_in(shift)
     if existing:
         return existing
-    if shift.status not in (Shift.Status.ACCEPTED, Shift.Status.IN_PROGRESS):
-        raise ServiceError(
-            "shift_not_accepted",
-            f"Only an accepted shift can be declared (this one is {shift.get_status_display()}).")
     # The row lock above serialises declares of one shift; the database's
     # one-active-In constraint is the last line of defence behind it.
     declaration = DimonaDeclaration.objects.create(
@@ -310,8 +400,7 @@ def shift_cancel(*, shift: Shift, reason: str, now: datetime | None = None
     """Cancel the shift and its Dimona-In (allowed until the declared start date)."""
     shift = _locked(shift)
     if shift.status in (Shift.Status.COMPLETED, Shift.Status.NO_SHOW):
-        raise ServiceError("invalid_status",
-                           f"A {shift.get_status_display().lower()} shift cannot be cancelled.")
+        raise _state_error(shift, str(_("cancelled")))
     return _cancel(shift, reason=reason or "cancelled", now=now or timezone.now())
 
 
@@ -321,10 +410,10 @@ def shift_mark_no_show(*, shift: Shift, now: datetime | None = None) -> DimonaDe
     now = now or timezone.now()
     shift = _locked(shift)
     if shift.clock_in_at:
-        raise ServiceError("worker_clocked_in", "The worker clocked in; this is not a no-show.")
+        raise ServiceError("worker_clocked_in", "The worker clocked in; this is not a no-show.",
+                           status=409)
     if shift.status != Shift.Status.ACCEPTED:
-        raise ServiceError("invalid_status",
-                           f"Only an accepted shift can be a no-show (it is {shift.status}).")
+        raise _state_error(shift, str(_("marked as a no-show")))
     if now < shift.start + NO_SHOW_AFTER:
         raise ServiceError(
             "too_early", "A no-show can be recorded 30 minutes after the start of the shift.")
@@ -344,8 +433,7 @@ def shift_validate_hours(*, shift: Shift, start: datetime, end: datetime
     _check_hours(start, end)
     shift = _locked(shift)
     if shift.status in (Shift.Status.CANCELLED, Shift.Status.NO_SHOW, Shift.Status.REFUSED):
-        raise ServiceError("invalid_status",
-                           f"A {shift.get_status_display().lower()} shift has no hours.")
+        raise _state_error(shift, str(_("given worked hours")))
     shift.validated_start, shift.validated_end = start, end
     shift.status = Shift.Status.COMPLETED
     shift.save(update_fields=["validated_start", "validated_end", "status", "updated_at"])
@@ -408,15 +496,14 @@ def shift_update_check(*, shift: Shift, employer: Employer, worker: Worker, star
             "shift_declared",
             "This shift is declared for its worker and employer; cancel it and create "
             "another shift instead.")
-    if not hours_moved:
-        return
-    if shift.status not in HOURS_EDITABLE:
-        raise ServiceError(
-            "invalid_status",
-            f"The hours of a {shift.get_status_display().lower()} shift cannot change"
-            + (" (validate the hours worked instead)."
-               if shift.status == Shift.Status.COMPLETED else "."))
-    _update_basis(shift, start=start, end=end, pending_hint=CHANGE_HOURS_LATER)
+    if hours_moved and shift.status not in HOURS_EDITABLE:
+        raise _state_error(shift, str(_("given other hours")), str(
+            _("Validate the hours worked instead.")) if shift.status == Shift.Status.COMPLETED
+            else "")
+    if (hours_moved or worker.pk != shift.worker_id) and shift.status not in OVERLAP_IGNORED:
+        _raise_problems(shift_local_problems(worker=worker, start=start, end=end, shift=shift))
+    if hours_moved:
+        _update_basis(shift, start=start, end=end, pending_hint=CHANGE_HOURS_LATER)
 
 
 @transaction.atomic
@@ -425,6 +512,7 @@ def shift_update(*, shift: Shift, employer: Employer, worker: Worker, start: dat
     """Edit a shift (the admin's form): a declared shift whose hours moved past
     the threshold gets a Dimona-Update, as validated hours do. Returns it, if any."""
     shift = _locked(shift)
+    _lock_worker(worker)
     shift_update_check(shift=shift, employer=employer, worker=worker, start=start, end=end)
     hours_moved = (start, end) != (shift.start, shift.end)
     shift.employer, shift.worker, shift.start, shift.end = employer, worker, start, end

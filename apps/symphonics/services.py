@@ -148,6 +148,15 @@ def _flag_status(intervention: Intervention, kind: str, reason: str) -> None:
     _flag(intervention, kind, reason)
 
 
+def _state_error(intervention: Intervention, action: str) -> ServiceError:
+    """A 409 named after the state that forbids `action` (`intervention_approved`…),
+    so a client tells a decided intervention from a bad request without the message."""
+    message = str(_("An intervention that is %(status)s cannot be %(action)s.") % {
+        "status": intervention.get_status_display().lower(), "action": action})
+    return ServiceError(f"intervention_{intervention.status}", message,
+                        details={"status": [intervention.status]}, status=409)
+
+
 def _validation_error(problems: dict[str, list[str]]) -> ServiceError:
     return ServiceError(
         "validation_error",
@@ -223,10 +232,13 @@ def intervention_create(
 def intervention_publish(*, intervention: Intervention) -> Intervention:
     """A manager's "publish": create it at Symphonics, once.
 
-    Already published: nothing happens. Refused before (bad data, since
-    corrected): the same outbox operation is sent again.
+    Already published and not decided yet: nothing happens. Decided by
+    Symphonics (approved, rejected): refused, 409. Refused before (bad data,
+    since corrected): the same outbox operation is sent again.
     """
     intervention = _locked(intervention)
+    if intervention.is_final:
+        raise _state_error(intervention, str(_("published again")))
     _publish(intervention)
     return intervention
 
@@ -271,10 +283,7 @@ def intervention_add_documents(*, intervention: Intervention, documents: list[di
     """
     intervention = _locked(intervention)
     if intervention.is_final:
-        raise ServiceError(
-            "intervention_closed",
-            f"Symphonics has {intervention.remote_status} this intervention; "
-            "it takes no more documents.")
+        raise _state_error(intervention, str(_("given more documents")))
     problems = Problems()
     if not documents:
         problems.add("documents", "At least one document is required.")
@@ -516,7 +525,8 @@ def documents_mark_sent(*, documents: list[InterventionDocument]) -> None:
 def intervention_refresh(*, intervention: Intervention) -> Intervention:
     """Read the status from Symphonics now ("refresh status" and the poll)."""
     if not intervention.symphonics_id:
-        raise ServiceError("not_published", "Symphonics does not have this intervention yet.")
+        raise ServiceError("not_published", "Symphonics does not have this intervention yet.",
+                           status=409)
     try:
         remote = symphonics_client(intervention.connection).get_intervention(
             intervention.symphonics_id, log=intervention_log(intervention, "intervention.read"))

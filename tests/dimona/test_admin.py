@@ -40,7 +40,7 @@ def test_it_declares_from_the_admin_and_reports_refusals(manager_client, onss):
         "action": "declare", "_selected_action": [accepted.pk, proposed.pk]}, follow=True)
     messages = [str(m) for m in response.context["messages"]]
     assert any("1 shift(s) declared" in m for m in messages)
-    assert any("Only an accepted shift can be declared" in m for m in messages)
+    assert any("A shift that is proposed cannot be declared" in m for m in messages)
     assert accepted.declarations.count() == 1 and proposed.declarations.count() == 0
 
 

@@ -75,9 +75,11 @@ def test_it_refuses_a_shift_ending_before_it_starts_or_without_offset(api_client
 def test_it_runs_the_shift_actions_and_answers_with_the_shift(api_client, onss):
     onss.accept_posts()
     employer, worker = EmployerFactory(), WorkerFactory()
-    created = api_client.post("/api/dimona/shifts/", {
-        "employer": employer.pk, "worker": worker.pk,
-        "start": "2026-11-23T17:00:00+01:00", "end": "2026-11-23T21:30:00+01:00"})
+    # The day before: a shift that has started is refused unless declared late.
+    with time_machine.travel(brussels(2026, 11, 22, 12), tick=False):
+        created = api_client.post("/api/dimona/shifts/", {
+            "employer": employer.pk, "worker": worker.pk,
+            "start": "2026-11-23T17:00:00+01:00", "end": "2026-11-23T21:30:00+01:00"})
     assert created.status_code == 201, created.content
     shift_id = created.json()["id"]
     assert created.json()["status"] == "proposed"

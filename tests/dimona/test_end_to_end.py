@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.e2e]
 
 def shift_body(employer, worker, start, hours=4):
     return {"employer": employer, "worker": worker, "start": start.isoformat(),
-            "end": (start + timedelta(hours=hours)).isoformat(), "status": "accepted"}
+            "end": (start + timedelta(hours=hours)).isoformat()}
 
 
 def test_it_declares_updates_cancels_and_handles_a_no_show(api_client, onss_simulator):
@@ -31,6 +31,9 @@ def test_it_declares_updates_cancels_and_handles_a_no_show(api_client, onss_simu
                   for w, s in zip(workers, starts, strict=True)]
 
         for shift in shifts:
+            # A new shift is proposed; accepting it is a step of its own.
+            accepted = api_client.post(f"/api/dimona/shifts/{shift['id']}/accept/")
+            assert accepted.status_code == 200, accepted.content
             response = api_client.post(f"/api/dimona/shifts/{shift['id']}/declare/")
             assert response.status_code == 200, response.content
         drive_outbox(traveller)

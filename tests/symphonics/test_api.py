@@ -142,8 +142,8 @@ def test_it_refuses_documents_for_a_decided_intervention(api_client):
     response = api_client.post(f"{URL}{intervention.pk}/add-documents/",
                                {"documents": [PROOF]}, format="json")
 
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "intervention_closed"
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "intervention_approved"
 
 
 def test_it_refuses_an_empty_or_malformed_document_list(api_client):

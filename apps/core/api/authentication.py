@@ -1,7 +1,9 @@
-"""Token authentication for REST clients: `Authorization: Token <key>`.
+"""Token authentication for REST clients: `Authorization: Token <key>` or
+`Authorization: Bearer <key>`, the same key under either scheme.
 
-Only the SHA-256 of a key is stored, so a leaked database gives no usable
-tokens.
+`Bearer` (RFC 6750) is what most HTTP clients and OpenAPI tools send for a
+token; `Token` is what DRF clients send. Only the SHA-256 of a key is
+stored, so a leaked database gives no usable tokens.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from apps.core.models import ApiToken
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Token"
+    # Compared case-insensitively, as RFC 9110 says auth schemes are.
+    schemes = (b"token", b"bearer")
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != self.keyword.lower().encode():
+        if not header or header[0].lower() not in self.schemes:
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header.")

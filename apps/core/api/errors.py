@@ -67,6 +67,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def _code_for(exc: Exception) -> str:
+    # Strict input errors (apps.core.api.strict) carry a code of their own.
+    if getattr(exc, "error_code", None):
+        return exc.error_code
     for cls, code in _DRF_CODES.items():
         if isinstance(exc, cls):
             return code

@@ -6,7 +6,7 @@ from django.contrib.auth import authenticate
 from django.http import JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -33,7 +33,8 @@ class TokenView(APIView):
 
     @extend_schema(
         request=TokenRequestSerializer,
-        responses={201: inline_serializer("TokenResponse", {"token": serializers.CharField()})},
+        responses={201: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
+                   403: OpenApiResponse(description="The account may not use the API.")},
     )
     def post(self, request):
         data = TokenRequestSerializer(data=request.data)

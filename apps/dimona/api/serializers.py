@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.core.api.fields import AwareDateTimeField
+from apps.core.api.strict import StrictInputMixin
 from apps.core.fields import mask
 from apps.core.models import Connection
+from apps.dimona import services
 from apps.dimona.client import PLATFORM
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
 from apps.dimona.validators import (
@@ -24,7 +27,7 @@ CLOCK_IN_MAX_PAST = timedelta(hours=24)
 CLOCK_IN_MAX_FUTURE = timedelta(hours=1)
 
 
-class EmployerSerializer(serializers.ModelSerializer):
+class EmployerSerializer(StrictInputMixin, serializers.ModelSerializer):
     # Empty: the deployment's own ONSS account (configured from the environment).
     connection = serializers.PrimaryKeyRelatedField(
         queryset=Connection.objects.filter(platform=PLATFORM), required=False, allow_null=True)
@@ -50,21 +53,6 @@ class EmployerSerializer(serializers.ModelSerializer):
         return normalise_joint_commission(value)
 
 
-class WorkerInputSerializer(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100)
-    last_name = serializers.CharField(max_length=100)
-    ssin = serializers.CharField(write_only=True, max_length=20)
-
-    def validate_ssin(self, value: str) -> str:
-        validate_ssin(value)
-        return normalise_digits(value)
-
-
-class WorkerNamesSerializer(serializers.Serializer):
-    first_name = serializers.CharField(max_length=100, required=False)
-    last_name = serializers.CharField(max_length=100, required=False)
-
-
 class WorkerOutputSerializer(serializers.ModelSerializer):
     ssin = serializers.SerializerMethodField(help_text="Masked: only the last 3 digits show.")
 
@@ -76,26 +64,33 @@ class WorkerOutputSerializer(serializers.ModelSerializer):
         return mask(worker.ssin)
 
 
+class WorkerInputSerializer(StrictInputMixin, serializers.Serializer):
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    ssin = serializers.CharField(write_only=True, max_length=20)
+
+    output_serializer_class = WorkerOutputSerializer
+
+    def validate_ssin(self, value: str) -> str:
+        validate_ssin(value)
+        return normalise_digits(value)
+
+
+class WorkerNamesSerializer(StrictInputMixin, serializers.Serializer):
+    """A rename; the national number is corrected in the admin, where it is audited."""
+
+    first_name = serializers.CharField(max_length=100, required=False)
+    last_name = serializers.CharField(max_length=100, required=False)
+
+    output_serializer_class = WorkerOutputSerializer
+
+
 class DeclarationOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = DimonaDeclaration
         fields = ["id", "shift", "kind", "status", "result", "declaration_id", "period_id",
                   "anomalies", "reason", "declared_start", "declared_end", "error",
                   "poll_count", "created_at", "sent_at", "completed_at"]
-
-
-class ShiftInputSerializer(serializers.Serializer):
-    employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.all())
-    worker = serializers.PrimaryKeyRelatedField(queryset=Worker.objects.all())
-    start = AwareDateTimeField()
-    end = AwareDateTimeField()
-    status = serializers.ChoiceField(
-        choices=[Shift.Status.PROPOSED, Shift.Status.ACCEPTED], default=Shift.Status.PROPOSED)
-
-    def validate(self, data):
-        if data["end"] <= data["start"]:
-            raise serializers.ValidationError({"end": "The shift must end after it starts."})
-        return data
 
 
 class ShiftOutputSerializer(serializers.ModelSerializer):
@@ -113,21 +108,60 @@ class ShiftOutputSerializer(serializers.ModelSerializer):
                   "declarations"]
 
 
-class CancelInputSerializer(serializers.Serializer):
+class ShiftInputSerializer(StrictInputMixin, serializers.Serializer):
+    """A new shift is proposed: it is accepted with its own action, never on create."""
+
+    employer = serializers.PrimaryKeyRelatedField(queryset=Employer.objects.all())
+    worker = serializers.PrimaryKeyRelatedField(queryset=Worker.objects.all())
+    start = AwareDateTimeField()
+    end = AwareDateTimeField()
+    declared_late = serializers.BooleanField(
+        default=False, help_text="Record a shift that has already started (its Dimona is late).")
+
+    output_serializer_class = ShiftOutputSerializer
+    validates_partial_data = True
+    named_error_codes = frozenset({services.SHIFT_OVERLAPS, services.SHIFT_IN_PAST})
+
+    def validate(self, data):
+        start, end, worker = data.get("start"), data.get("end"), data.get("worker")
+        if start is None or end is None:
+            return data
+        if end <= start:
+            raise serializers.ValidationError({"end": serializers.ErrorDetail(
+                str(_("The shift must end after it starts.")), code="invalid")})
+        # The service checks these again when it saves; asked here, they join
+        # the field errors in one answer.
+        errors: dict[str, list] = {}
+        problems = services.shift_local_problems(
+            worker=worker, start=start, end=end,
+            declared_late=data.get("declared_late", False)) if worker else []
+        for problem in problems:
+            for field, messages in problem.details.items():
+                if isinstance(messages, list):
+                    errors.setdefault(field, []).extend(
+                        serializers.ErrorDetail(str(m), code=problem.code) for m in messages)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return data
+
+
+class CancelInputSerializer(StrictInputMixin, serializers.Serializer):
     reason = serializers.CharField(max_length=100, required=False, default="cancelled",
                                    allow_blank=False)
 
 
-class ClockInInputSerializer(serializers.Serializer):
+class ClockInInputSerializer(StrictInputMixin, serializers.Serializer):
     at = AwareDateTimeField(required=False, max_past=CLOCK_IN_MAX_PAST,
                             max_future=CLOCK_IN_MAX_FUTURE)
 
 
-class HoursInputSerializer(serializers.Serializer):
+class HoursInputSerializer(StrictInputMixin, serializers.Serializer):
     start = AwareDateTimeField()
     end = AwareDateTimeField()
 
+    validates_partial_data = True
+
     def validate(self, data):
-        if data["end"] <= data["start"]:
+        if "start" in data and "end" in data and data["end"] <= data["start"]:
             raise serializers.ValidationError({"end": "The end must be after the start."})
         return data

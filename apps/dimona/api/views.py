@@ -7,17 +7,20 @@ import hmac
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.filters import SearchFilter
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.attention_views import NeedsAttentionFilterSet
+from apps.core.api.strict import StrictQueryParamsMixin, no_input
 from apps.core.api.throttling import AddressRateThrottle, ThrottleBeforeAuthenticationMixin
 from apps.dimona import services
 from apps.dimona.api import serializers as s
@@ -25,10 +28,12 @@ from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
 from apps.dimona.selectors import shifts_with_attention
 
 
-class EmployerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class EmployerViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
     queryset = Employer.objects.all()
     serializer_class = s.EmployerSerializer
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    search_fields = ["name", "enterprise_number"]
 
     # The serializer checks the input; the services save it.
     def perform_create(self, serializer):
@@ -39,9 +44,13 @@ class EmployerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                                                        **serializer.validated_data)
 
 
-class WorkerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WorkerViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                    viewsets.GenericViewSet):
     queryset = Worker.objects.all()
     serializer_class = s.WorkerOutputSerializer
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    # Names only: the national number is encrypted, so no LIKE can find it.
+    search_fields = ["first_name", "last_name"]
 
     @extend_schema(request=s.WorkerInputSerializer, responses={201: s.WorkerOutputSerializer})
     def create(self, request):
@@ -65,12 +74,15 @@ class ShiftFilter(NeedsAttentionFilterSet):
         fields = ["status", "employer", "worker"]
 
 
-class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ShiftViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                   viewsets.GenericViewSet):
     queryset = (shifts_with_attention().with_parties()
                 .prefetch_related(Prefetch("declarations",
                                            DimonaDeclaration.objects.order_by("created_at"))))
     serializer_class = s.ShiftOutputSerializer
     filterset_class = ShiftFilter
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    search_fields = ["worker__first_name", "worker__last_name", "employer__name"]
 
     def _shift_response(self, shift: Shift, code: int = status.HTTP_200_OK) -> Response:
         shift = self.get_queryset().get(pk=shift.pk)
@@ -86,11 +98,13 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=s.ShiftOutputSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
+        no_input(request)
         return self._shift_response(services.shift_accept(shift=self.get_object()))
 
     @extend_schema(request=None, responses=s.ShiftOutputSerializer)
     @action(detail=True, methods=["post"])
     def declare(self, request, pk=None):
+        no_input(request)
         shift = self.get_object()
         services.shift_declare(shift=shift)
         return self._shift_response(shift)
@@ -107,6 +121,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=s.ShiftOutputSerializer)
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
+        no_input(request)
         shift = self.get_object()
         services.shift_mark_no_show(shift=shift)
         return self._shift_response(shift)
@@ -129,7 +144,7 @@ class ShiftViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self._shift_response(shift)
 
 
-class DeclarationViewSet(viewsets.ReadOnlyModelViewSet):
+class DeclarationViewSet(StrictQueryParamsMixin, viewsets.ReadOnlyModelViewSet):
     queryset = DimonaDeclaration.objects.all()
     serializer_class = s.DeclarationOutputSerializer
     filterset_fields = ["shift", "status", "kind", "result"]
@@ -137,6 +152,7 @@ class DeclarationViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=s.DeclarationOutputSerializer)
     @action(detail=True, methods=["post"])
     def poll(self, request, pk=None):
+        no_input(request)
         declaration = services.declaration_poll_now(declaration=self.get_object())
         declaration.refresh_from_db()
         return Response(s.DeclarationOutputSerializer(declaration).data,
@@ -170,7 +186,7 @@ class HasCronSecret(BasePermission):
         return request.auth == "cron"
 
 
-class CronView(ThrottleBeforeAuthenticationMixin, APIView):
+class CronView(ThrottleBeforeAuthenticationMixin, StrictQueryParamsMixin, APIView):
     """Run the evening job (Dimona-In for tomorrow's shifts) now."""
 
     authentication_classes = [CronSecretAuthentication]
@@ -181,6 +197,7 @@ class CronView(ThrottleBeforeAuthenticationMixin, APIView):
 
     @extend_schema(request=None, responses={200: dict})
     def post(self, request):
+        no_input(request)
         declarations = services.tomorrow_declare()
         return Response({"declared": len(declarations),
                          "declaration_ids": [d.pk for d in declarations]})

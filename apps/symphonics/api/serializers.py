@@ -19,6 +19,7 @@ from typing import Any
 from rest_framework import serializers
 
 from apps.core.api.fields import AwareDateTimeField
+from apps.core.api.strict import StrictInputMixin, raise_input_error
 from apps.symphonics.models import (
     Intervention,
     InterventionDocument,
@@ -47,7 +48,8 @@ def flatten_errors(errors: Any, path: str = "") -> dict[str, list[str]]:
             for field, messages in flatten_errors(value, child).items():
                 flat.setdefault(field, []).extend(messages)
     elif isinstance(errors, list) and all(isinstance(item, str) for item in errors):
-        flat[path or "non_field_errors"] = [str(item) for item in errors]
+        # Kept as DRF's ErrorDetail: their codes give the answer its code.
+        flat[path or "non_field_errors"] = list(errors)
     elif isinstance(errors, list):
         for i, item in enumerate(errors):
             flat.update(flatten_errors(item, f"{path}[{i}]"))
@@ -58,7 +60,7 @@ def flatten_errors(errors: Any, path: str = "") -> dict[str, list[str]]:
 
 def validated(serializer: serializers.Serializer) -> dict[str, Any]:
     if not serializer.is_valid():
-        raise serializers.ValidationError(flatten_errors(serializer.errors))
+        raise_input_error(flatten_errors(serializer.errors))
     return serializer.validated_data
 
 
@@ -74,14 +76,14 @@ class QuantityField(serializers.DecimalField):
 
 # -- input ------------------------------------------------------------------------
 
-class CustomerInputSerializer(serializers.Serializer):
+class CustomerInputSerializer(StrictInputMixin, serializers.Serializer):
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
     email = serializers.CharField(max_length=254)
     phone = serializers.CharField(max_length=20)
 
 
-class InstallationInputSerializer(serializers.Serializer):
+class InstallationInputSerializer(StrictInputMixin, serializers.Serializer):
     address = serializers.CharField(max_length=255)
     postal_code = serializers.CharField(max_length=10)
     city = serializers.CharField(max_length=100)
@@ -90,13 +92,13 @@ class InstallationInputSerializer(serializers.Serializer):
     pce = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
 
 
-class ServiceInputSerializer(serializers.Serializer):
+class ServiceInputSerializer(StrictInputMixin, serializers.Serializer):
     code = serializers.CharField(max_length=30)
     name = serializers.CharField(max_length=255)
     quantity = QuantityField()
 
 
-class EquipmentInputSerializer(serializers.Serializer):
+class EquipmentInputSerializer(StrictInputMixin, serializers.Serializer):
     name = serializers.CharField(max_length=255)
     model = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     serial_number = serializers.CharField(max_length=100, required=False, allow_blank=True,
@@ -104,24 +106,26 @@ class EquipmentInputSerializer(serializers.Serializer):
     quantity = QuantityField(required=False, default=Decimal(1))
 
 
-class DocumentInputSerializer(serializers.Serializer):
+class DocumentInputSerializer(StrictInputMixin, serializers.Serializer):
     type = serializers.ChoiceField(choices=InterventionDocument.Kind.choices, source="kind")
     name = serializers.CharField(max_length=255)
     url = serializers.CharField(max_length=500)
 
 
-class CoordinatesSerializer(serializers.Serializer):
+class CoordinatesSerializer(StrictInputMixin, serializers.Serializer):
     latitude = serializers.FloatField()
     longitude = serializers.FloatField()
 
 
-class PhotoInputSerializer(serializers.Serializer):
+class PhotoInputSerializer(StrictInputMixin, serializers.Serializer):
     type = serializers.ChoiceField(choices=InterventionPhoto.Kind.choices, source="kind")
     url = serializers.CharField(max_length=500)
     # Optional here, required for publication: the service says which photo lacks them.
     coordinates = CoordinatesSerializer(required=False, allow_null=True)
     timestamp = AwareDateTimeField(required=False, allow_null=True, source="taken_at",
                                    max_future=HAPPENED_MAX_FUTURE)
+
+    validates_partial_data = True
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         coordinates = data.pop("coordinates", None) or {}
@@ -130,14 +134,14 @@ class PhotoInputSerializer(serializers.Serializer):
                 "taken_at": data.get("taken_at")}
 
 
-class InstallerInputSerializer(serializers.Serializer):
+class InstallerInputSerializer(StrictInputMixin, serializers.Serializer):
     id = serializers.CharField(max_length=100)
     company_id = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                        default="")
     name = serializers.CharField(max_length=200)
 
 
-class InterventionInputSerializer(serializers.Serializer):
+class InterventionInputSerializer(StrictInputMixin, serializers.Serializer):
     customer = CustomerInputSerializer()
     installation = InstallationInputSerializer()
     services = ServiceInputSerializer(many=True)
@@ -175,19 +179,19 @@ class InterventionInputSerializer(serializers.Serializer):
         }
 
 
-class AddDocumentsInputSerializer(serializers.Serializer):
+class AddDocumentsInputSerializer(StrictInputMixin, serializers.Serializer):
     """The body of Symphonics' PATCH: {"documents": [{type, name, url}]}."""
 
     documents = DocumentInputSerializer(many=True, allow_empty=False)
 
 
-class AddressSerializer(serializers.Serializer):
+class AddressSerializer(StrictInputMixin, serializers.Serializer):
     street = serializers.CharField(max_length=255)
     postal_code = serializers.CharField(max_length=10)
     city = serializers.CharField(max_length=100)
 
 
-class PdlLookupInputSerializer(serializers.Serializer):
+class PdlLookupInputSerializer(StrictInputMixin, serializers.Serializer):
     """The body of Symphonics' PDL look-up, as is."""
 
     address = AddressSerializer()
@@ -314,3 +318,8 @@ class UserCheckOutputSerializer(serializers.Serializer):
     status = serializers.CharField(allow_blank=True)
     message = serializers.CharField(allow_blank=True)
     cached = serializers.BooleanField()
+
+
+# A field the intervention shows but a create does not take (status, symphonics_id…)
+# is read-only rather than unknown.
+InterventionInputSerializer.output_serializer_class = InterventionOutputSerializer

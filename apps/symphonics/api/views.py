@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.filters import SearchFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.attention_views import NeedsAttentionFilterSet
+from apps.core.api.strict import StrictQueryParamsMixin, no_input
 from apps.symphonics import services
 from apps.symphonics.api import serializers as s
 from apps.symphonics.models import Intervention
@@ -23,11 +26,14 @@ class InterventionFilter(NeedsAttentionFilterSet):
         fields = ["status", "remote_status"]
 
 
-class InterventionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
-                          viewsets.GenericViewSet):
+class InterventionViewSet(StrictQueryParamsMixin, mixins.ListModelMixin,
+                          mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = interventions_with_details()
     serializer_class = s.InterventionOutputSerializer
     filterset_class = InterventionFilter
+    filter_backends = [DjangoFilterBackend, SearchFilter]
+    # Not the customer's e-mail or phone: encrypted, no LIKE can find them.
+    search_fields = ["external_id", "customer_last_name", "city"]
 
     def _intervention_response(self, intervention: Intervention,
                                code: int = status.HTTP_200_OK) -> Response:
@@ -44,6 +50,7 @@ class InterventionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(request=None, responses={202: s.InterventionOutputSerializer})
     @action(detail=True, methods=["post"])
     def publish(self, request, pk=None):
+        no_input(request)
         intervention = services.intervention_publish(intervention=self.get_object())
         return self._intervention_response(intervention, status.HTTP_202_ACCEPTED)
 
@@ -58,7 +65,7 @@ class InterventionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return self._intervention_response(intervention, status.HTTP_202_ACCEPTED)
 
 
-class PdlValidationView(APIView):
+class PdlValidationView(StrictQueryParamsMixin, APIView):
     """Symphonics' answer for a PDL (valid ones are cached a few hours)."""
 
     @extend_schema(responses=s.PdlCheckOutputSerializer)
@@ -67,7 +74,7 @@ class PdlValidationView(APIView):
         return Response(s.PdlCheckOutputSerializer({**asdict(check), "cached": cached}).data)
 
 
-class PdlLookupView(APIView):
+class PdlLookupView(StrictQueryParamsMixin, APIView):
     """The PDL Symphonics finds for an address and a customer name."""
 
     @extend_schema(request=s.PdlLookupInputSerializer, responses=s.PdlMatchOutputSerializer)
@@ -78,7 +85,7 @@ class PdlLookupView(APIView):
         return Response(s.PdlMatchOutputSerializer({**asdict(match), "cached": cached}).data)
 
 
-class UserValidationView(APIView):
+class UserValidationView(StrictQueryParamsMixin, APIView):
     """Whether an e-mail has a Symphonics account (existing ones are cached)."""
 
     @extend_schema(responses=s.UserCheckOutputSerializer)
