@@ -35,6 +35,7 @@ import hmac
 import json
 import logging
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -84,11 +85,12 @@ class Verified:
     event_id: str = ""
 
 
-class Verifier:
+class Verifier(ABC):
     """One way of proving a delivery comes from the platform."""
 
+    @abstractmethod
     def verify(self, inbound: Inbound, secret: str) -> Verified:
-        raise NotImplementedError
+        """The proven content, or WebhookRejected with a machine-readable code."""
 
     def challenge(self, inbound: Inbound) -> HttpResponse | None:
         """An answer due before any verification (the request carries no proof)."""
