@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HUB_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -49,9 +50,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (or the set_language cookie); after sessions,
+    # before CommonMiddleware, as Django documents.
+    # https://docs.djangoproject.com/en/5.2/topics/i18n/translation/#how-django-discovers-language-preference
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in user's own language and time zone win over the browser's.
+    "apps.core.locale.UserLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -115,9 +122,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, Celery -------------------------------------------------
-# REDIS_URL is optional. Without it the rate limiter, circuit breaker and
-# token cache keep their state in the process (apps.core.store), and Celery
-# uses a filesystem broker, so nothing needs to be installed to try the hub.
+# REDIS_URL is optional. Without it the rate limiter, circuit breaker, token
+# cache and token locks keep their state in the database (apps.core.store),
+# shared by every process, and Celery uses a filesystem broker, so nothing
+# needs to be installed to try the hub.
 REDIS_URL = env.str("REDIS_URL", default="")
 
 if REDIS_URL:
@@ -140,8 +148,9 @@ else:
     }
 
 # https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# The filesystem transport ignores the host, but kombu warns when none is given.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
@@ -177,11 +186,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# English is the source language and the fallback when neither the user's
+# preference nor the browser names one of LANGUAGES.
+# https://docs.djangoproject.com/en/5.2/topics/i18n/translation/#how-django-discovers-language-preference
 LANGUAGE_CODE = "en"
-# Stored in UTC; shown in Brussels time unless a user's zone says otherwise.
+LANGUAGES = [
+    ("en", _("English")),
+    ("fr", _("French")),
+    ("nl", _("Dutch")),
+]
+# The catalogues are kept as .po in the repository; `manage.py
+# compile_translations` writes the .mo files next to them (not committed).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+# Stored in UTC; shown in the user's zone (their preference, apps.core.locale),
+# in Brussels time when they have none.
 USE_TZ = True
 TIME_ZONE = "Europe/Brussels"
-USE_I18N = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -348,16 +369,61 @@ SYMPHONICS_POLL_STALE_MINUTES = env.int("SYMPHONICS_POLL_STALE_MINUTES", default
 SYMPHONICS_POLL_BATCH = env.int("SYMPHONICS_POLL_BATCH", default=50)
 
 # --- Logging --------------------------------------------------------------
+# One JSON object per line (or a readable line with LOG_FORMAT=text), with the
+# time in UTC (ISO-8601 with its offset) and the request id, from the web,
+# the Celery worker and beat (config/celery.py) and gunicorn (its
+# --logger-class in the Procfiles): apps/core/logging.py. Secrets in messages
+# and tracebacks are masked on every handler (apps/core/log_filters.py).
+# https://docs.djangoproject.com/en/5.2/topics/logging/#configuring-logging
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "apps.core.log_filters.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "apps.core.log_filters.RequestIdFilter"},
+        "mask_secrets": {"()": "apps.core.log_filters.SecretMaskingFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "apps.core.logging.JsonFormatter"},
+        "text": {"()": "apps.core.logging.TextFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain",
-                    "filters": ["request_id"]},
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                    "filters": ["request_id", "mask_secrets"]},
     },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Django's own handlers (console when DEBUG, runserver's) would print
+    # these a second time in another format: they go to the root only.
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
 }
+
+# --- Metrics --------------------------------------------------------------
+# /metrics (Prometheus text format) answers only a scraper that sends
+# `Authorization: Bearer <METRICS_TOKEN>`; empty (the default), it is 404.
+# https://prometheus.io/docs/prometheus/latest/configuration/configuration/#scrape_config
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+# --- Attention digest ------------------------------------------------------
+# Every morning, the attention items raised since the previous digest are
+# mailed to the active members of the Manager group who have an address
+# (apps/core/digest.py); nothing is sent when nothing is new. The time is
+# read by `manage.py setup_schedules` (a manager may then change it in the
+# admin's periodic tasks).
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+DIGEST_MINUTE = env.int("DIGEST_MINUTE", default=30)
+DIGEST_TIMEZONE = env.str("DIGEST_TIMEZONE", default="Europe/Brussels")
+# At most this many items are listed per domain; the mail then says how many
+# more there are and links to the attention queue.
+DIGEST_MAX_ITEMS_PER_DOMAIN = env.int("DIGEST_MAX_ITEMS_PER_DOMAIN", default=50)
+# E-mail: console output unless EMAIL_URL names a server, e.g.
+# smtp+tls://user:password@smtp.example.com:587
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hub@localhost")

@@ -6,11 +6,18 @@ from apps.core.api.attention_views import AttentionListView
 from apps.core.api.errors import json_handler404, json_handler500
 from apps.core.api.oauth_views import OAuthCallbackView, OAuthConnectView
 from apps.core.api.views import TokenView, healthz
+from apps.core.metrics import metrics_view
+from apps.core.preferences_views import preferences_view
 from apps.symphonics.webhooks import receive as symphonics_webhook
 
 urlpatterns = [
+    # Before the admin's include, whose catch-all would answer it with a 404.
+    path("admin/preferences/", preferences_view, name="admin-preferences"),
+    # Django's set_language: the language switcher before login.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -15,6 +15,7 @@ import os
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from apps.core import store as store_module
 from config.celery import app as celery_app
@@ -30,6 +31,18 @@ def _clean_shared_store():
         store_module.shared_store().client.flushdb()
     yield
     store_module._store_for.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _clean_database_store(request, django_db_blocker):
+    yield
+    # On PostgreSQL the database store commits on a connection of its own even
+    # inside a test's transaction, so the test's rollback does not undo it.
+    used_db = ("db" in request.fixturenames or "transactional_db" in request.fixturenames
+               or request.node.get_closest_marker("django_db"))
+    if not settings.REDIS_URL and used_db and connection.vendor == "postgresql":
+        with django_db_blocker.unblock():
+            store_module.DatabaseStore().clear()
 
 
 def pytest_collection_modifyitems(config, items):
@@ -78,3 +91,18 @@ def api_client(manager_user):
 def _fast_password_hashing(settings):
     # PBKDF2's deliberate slowness costs half a second per user created.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_translations():
+    """The .mo files are not committed: compile them once per run, as the set-up does,
+    and drop any catalogue Django loaded before they existed."""
+    from pathlib import Path
+
+    from django.utils.translation import trans_real
+
+    from apps.core.management.commands.compile_translations import compile_catalogues
+
+    compile_catalogues(locale_paths=[Path(path) for path in settings.LOCALE_PATHS])
+    trans_real._translations = {}
+    trans_real._default = None

@@ -12,9 +12,20 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_display import (
+    operation_links,
+    related_links,
+    status_badge,
+    time_column,
+    webhook_event_links,
+)
 from apps.core.admin_tools import ReadOnlyAdmin
-from apps.core.attention_selectors import attention_annotations, attention_object_url
-from apps.core.models import AttentionItem
+from apps.core.attention_selectors import (
+    attention_annotations,
+    attention_object_url,
+    attention_reason_text,
+)
+from apps.core.models import AttentionItem, OutboundOperation, WebhookEvent
 
 
 class ClearedFilter(admin.SimpleListFilter):
@@ -74,16 +85,48 @@ class KindFilter(admin.SimpleListFilter):
 
 @admin.register(AttentionItem)
 class AttentionItemAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "domain", "kind", "summary", "object_link", "action_hint",
-                    "cleared_at")
-    list_display_links = ("summary",)
+    list_display = ("raised", "domain", "kind", "state_badge", "summary_text", "object_link",
+                    "action_hint_text", "cleared")
+    list_display_links = ("summary_text",)
     list_filter = (ClearedFilter, DomainFilter, KindFilter)
     list_select_related = ("content_type",)
     search_fields = ("=object_id", "summary")
     ordering = ("-created_at", "-pk")
-    fields = ("domain", "kind", "summary", "action_hint", "object_link", "created_at",
-              "updated_at", "cleared_at", "cleared_by", "key")
+    fields = ("domain", "kind", "state_badge", "summary_text", "action_hint_text", "object_link",
+              "see_also", "raised", "updated", "cleared", "cleared_by", "key")
     readonly_fields = fields
+
+    raised = time_column("created_at", _("raised at"))
+    updated = time_column("updated_at", _("updated"))
+    cleared = time_column("cleared_at", _("cleared at"))
+
+    # The texts in the reader's language, whoever raised the item (search
+    # looks in the English ones).
+    @admin.display(description=_("summary"), ordering="summary")
+    def summary_text(self, item: AttentionItem) -> str:
+        return item.summary_text
+
+    @admin.display(description=_("what to do"))
+    def action_hint_text(self, item: AttentionItem) -> str:
+        return item.action_hint_text
+
+    @admin.display(description=_("state"), ordering="cleared_at")
+    def state_badge(self, item: AttentionItem) -> str:
+        if item.cleared_at is None:
+            return status_badge("open", _("Open"), "warning")
+        return status_badge("cleared", _("Cleared"), "ok")
+
+    @admin.display(description=_("see also"))
+    def see_also(self, item: AttentionItem) -> str:
+        # The object itself is loaded: one query, on its own page only.
+        subject = item.subject if item.content_type_id and item.object_id else None
+        if subject is None:
+            return "—"
+        if isinstance(subject, OutboundOperation):
+            return operation_links(subject)
+        if isinstance(subject, WebhookEvent):
+            return webhook_event_links(subject)
+        return related_links(subject)
 
     @admin.display(description=_("about"))
     def object_link(self, item: AttentionItem) -> str:
@@ -119,5 +162,5 @@ class AttentionColumnMixin:
     def attention(self, obj) -> str:
         if not getattr(obj, "needs_attention", False):
             return ""
-        reason = obj.attention_reason
+        reason = attention_reason_text(obj)
         return format_html('<span title="{}">⚠ {}</span>', reason, reason[:70])

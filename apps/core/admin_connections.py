@@ -11,6 +11,14 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin_display import (
+    CONNECTION_TONES,
+    changelist_url,
+    choice_badge,
+    masked_value,
+    status_badge,
+    time_column,
+)
 from apps.core.admin_tools import PlatformFilter
 from apps.core.connections import (
     EDITABLE_FIELDS,
@@ -18,8 +26,14 @@ from apps.core.connections import (
     connection_set_credentials,
     connection_update,
 )
-from apps.core.fields import mask
-from apps.core.models import Connection, Credentials, CredentialsUnreadable
+from apps.core.models import (
+    Connection,
+    Credentials,
+    CredentialsUnreadable,
+    OutboundOperation,
+    SyncLog,
+    WebhookEvent,
+)
 
 # What each credential is called for a manager.
 CREDENTIAL_LABELS = {
@@ -34,11 +48,6 @@ CREDENTIAL_LABELS = {
 }
 # Form field -> the credential it sets.
 CREDENTIAL_FIELDS = {f"new_{name}": name for name in CREDENTIAL_LABELS}
-STATUS_COLOURS = {
-    Connection.Status.CONNECTED: "#1a7f37",
-    Connection.Status.ERROR: "#cf222e",
-    Connection.Status.DISCONNECTED: "#57606a",
-}
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -92,27 +101,35 @@ class ConnectionForm(forms.ModelForm):
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
-    list_display = ("name", "platform", "tenant", "status_badge", "last_success_at",
-                    "last_error_at", "connected_by")
+    list_display = ("name", "platform", "tenant", "status_badge", "last_success",
+                    "last_error_time", "connected_by")
     list_filter = (PlatformFilter, "status", "is_default", "tenant_type")
     search_fields = ("name", "=tenant_id")
     list_select_related = ("connected_by",)
     list_per_page = 50
-    readonly_fields = ("status", "status_reason", "stored_credentials", "credentials_version",
-                       "token_expires_at", "granted_scopes", "last_success_at", "last_error_at",
-                       "last_error", "connected_by", "connected_at", "created_at", "updated_at")
+    readonly_fields = ("status_badge", "status_reason", "stored_credentials",
+                       "credentials_version", "token_expires", "granted_scopes", "last_success",
+                       "last_error_time", "last_error", "connected_by", "connected",
+                       "see_also", "created", "updated")
+
+    last_success = time_column("last_success_at", _("last success"))
+    last_error_time = time_column("last_error_at", _("last error at"))
+    token_expires = time_column("token_expires_at", _("token expires"))
+    connected = time_column("connected_at", _("connected at"))
+    created = time_column("created_at", _("created"))
+    updated = time_column("updated_at", _("updated"))
 
     def get_fieldsets(self, request, obj=None):
         return [
             (None, {"fields": ["platform", "name", "tenant_type", "tenant_id", "is_default",
                                "base_url", "settings"]}),
-            (_("Status"), {"fields": ["status", "status_reason", "last_success_at",
-                                      "last_error_at", "last_error", "connected_by",
-                                      "connected_at"]}),
+            (_("Status"), {"fields": ["status_badge", "status_reason", "last_success",
+                                      "last_error_time", "last_error", "connected_by",
+                                      "connected", "see_also"]}),
             (_("Credentials"), {
                 "description": _("Stored encrypted. Empty on the default connection: the "
                                  "environment's are used."),
-                "fields": ["stored_credentials", "credentials_version", "token_expires_at",
+                "fields": ["stored_credentials", "credentials_version", "token_expires",
                            "granted_scopes", *CREDENTIAL_FIELDS]}),
         ]
 
@@ -128,13 +145,22 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Connection) -> str:
-        badge = format_html(
-            '<span style="color:#fff;background:{};padding:1px 6px;border-radius:8px">{}</span>',
-            STATUS_COLOURS.get(obj.status, "#0969da"), obj.get_status_display())
+        if obj.pk is None:
+            return "—"
+        badge = choice_badge(obj, "status", CONNECTION_TONES)
         if obj.status_reason:
             return format_html('{} <span title="{}">{}</span>', badge, obj.status_reason,
                                obj.status_reason[:80])
         return badge
+
+    @admin.display(description=_("see also"))
+    def see_also(self, obj: Connection) -> str:
+        if obj.pk is None:
+            return "—"
+        links = [(changelist_url(model, connection=obj.pk), label) for model, label in (
+            (OutboundOperation, _("Operations")), (SyncLog, _("Audit rows")),
+            (WebhookEvent, _("Webhook events")))]
+        return format_html_join(" · ", '<a href="{}">{}</a>', links)
 
     @admin.display(description=_("stored credentials"))
     def stored_credentials(self, obj: Connection) -> str:
@@ -143,8 +169,8 @@ class ConnectionAdmin(admin.ModelAdmin):
         try:
             credentials = obj.credentials()
         except CredentialsUnreadable as exc:
-            return format_html('<span style="color:#cf222e">{}</span>', str(exc))
-        shown = [(CREDENTIAL_LABELS.get(name, name), mask(value))
+            return status_badge("unreadable", str(exc), "error")
+        shown = [(CREDENTIAL_LABELS.get(name, name), masked_value(value))
                  for name, value in _items(credentials)]
         if not shown:
             return str(_("none stored"))

@@ -11,7 +11,14 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import badge
+from apps.core.admin_display import (
+    CONFLICT_TONES,
+    MAPPING_TONES,
+    SYNC_RUN_TONES,
+    choice_badge,
+    local_object_link,
+    time_column,
+)
 from apps.core.admin_tools import (
     ActionsOnlyAdmin,
     ReadOnlyAdmin,
@@ -28,8 +35,6 @@ from apps.core.sync import cursor_reset
 # searched for.
 RECENT_ROWS_FOR_CHOICES = 500
 
-RUN_STATUS_COLOURS = {"running": "started", "success": "success", "partial": "retry",
-                      "error": "failed"}
 
 
 class RecentValuesFilter(admin.SimpleListFilter):
@@ -61,20 +66,23 @@ class ConflictEntityFilter(RecentValuesFilter):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdmin):
-    list_display = ("started_at", "kind", "connection", "status_badge", "progress_bar",
+    list_display = ("started", "kind", "connection", "status_badge", "progress_bar",
                     "created", "updated", "unchanged", "deleted", "invalid", "errors",
-                    "trigger_by", "finished_at")
+                    "trigger_by", "finished")
     list_filter = (RunKindFilter, "status", "connection", "trigger")
     list_select_related = ("connection", "triggered_by")
     search_fields = ("=kind",)
-    fields = ("kind", "connection", "direction", "status", "trigger", "triggered_by",
-              "started_at", "finished_at", "progress_bar", "created", "updated", "unchanged",
+    fields = ("kind", "connection", "direction", "status_badge", "trigger", "triggered_by",
+              "started", "finished", "progress_bar", "created", "updated", "unchanged",
               "deleted", "invalid", "errors", "first_errors")
     readonly_fields = fields
 
+    started = time_column("started_at", _("started"))
+    finished = time_column("finished_at", _("finished"))
+
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: SyncRun) -> str:
-        return badge(RUN_STATUS_COLOURS.get(obj.status, obj.status), obj.get_status_display())
+        return choice_badge(obj, "status", SYNC_RUN_TONES)
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: SyncRun) -> str:
@@ -82,7 +90,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
             return format_html("{}", obj.progress_done)
         percent = min(100, round(100 * obj.progress_done / obj.progress_total))
         return format_html(
-            '<progress value="{}" max="{}" style="width:8em"></progress> {} / {} ({}%)',
+            '<progress value="{}" max="{}" class="hub-progress-bar"></progress> {} / {} ({}%)',
             obj.progress_done, obj.progress_total, obj.progress_done, obj.progress_total,
             percent)
 
@@ -106,13 +114,15 @@ class SyncRunAdmin(ReadOnlyAdmin):
 class SyncCursorAdmin(ActionsOnlyAdmin):
     """Reset is the one action; a cursor itself is only ever written by its sync."""
 
-    list_display = ("connection", "stream", "short_value", "updated_at")
+    list_display = ("connection", "stream", "short_value", "updated")
     list_filter = ("connection",)
     list_select_related = ("connection",)
     search_fields = ("=stream",)
-    fields = ("connection", "stream", "value", "updated_at")
+    fields = ("connection", "stream", "value", "updated")
     readonly_fields = fields
     actions = ["reset"]
+
+    updated = time_column("updated_at", _("updated"))
 
     @admin.display(description=_("cursor"))
     def short_value(self, obj: SyncCursor) -> str:
@@ -130,19 +140,29 @@ class SyncCursorAdmin(ActionsOnlyAdmin):
 
 @admin.register(ExternalMapping)
 class ExternalMappingAdmin(ReadOnlyAdmin):
-    list_display = ("entity_type", "local_id", "connection", "external_id", "secondary_id",
-                    "status", "synced_at")
+    list_display = ("local_object", "connection", "external_id", "secondary_id",
+                    "status_badge", "synced")
     list_filter = ("status", "connection")
     list_select_related = ("connection",)
     search_fields = ("=local_id", "=external_id", "=secondary_id")
-    fields = ("entity_type", "local_id", "connection", "external_id", "secondary_id", "status",
-              "synced_at", "content_hash", "raw_pretty")
+    fields = ("local_object", "connection", "external_id", "secondary_id", "status_badge",
+              "synced", "content_hash", "raw_pretty")
     readonly_fields = fields
+
+    synced = time_column("synced_at", _("synced"))
+
+    @admin.display(description=_("our object"), ordering="entity_type")
+    def local_object(self, obj: ExternalMapping) -> str:
+        return local_object_link(obj.entity_type, obj.local_id)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, obj: ExternalMapping) -> str:
+        return choice_badge(obj, "status", MAPPING_TONES)
 
     @admin.display(description=_("as the platform last sent it"))
     def raw_pretty(self, obj: ExternalMapping) -> str:
         text = json.dumps(obj.raw, indent=2, ensure_ascii=False, sort_keys=True, default=str)
-        return format_html('<pre style="white-space:pre-wrap;max-width:900px">{}</pre>', text)
+        return format_html('<pre class="hub-pre">{}</pre>', text)
 
 
 class PrettyJSONField(forms.JSONField):
@@ -176,25 +196,27 @@ def merge_form_for(conflict: Conflict) -> type[ConflictMergeForm]:
 class ConflictAdmin(ActionsOnlyAdmin):
     """Keep ours, take theirs or merge, each through the service."""
 
-    list_display = ("created_at", "entity", "connection", "status_badge", "resolution",
-                    "resolved_by", "resolved_at")
+    list_display = ("created", "entity", "connection", "status_badge", "resolution",
+                    "resolved_by", "resolved")
     list_filter = ("status", "resolution", ConflictEntityFilter, "connection")
     list_select_related = ("connection", "resolved_by")
     search_fields = ("=local_id",)
-    fields = ("entity_type", "local_id", "connection", "status", "resolution", "resolved_by",
-              "resolved_at", "created_at")
+    fields = ("entity", "connection", "status_badge", "resolution", "resolved_by",
+              "resolved", "created")
     readonly_fields = fields
+
+    created = time_column("created_at", _("created"))
+    resolved = time_column("resolved_at", _("resolved"))
     actions = ["keep_local", "take_remote", "merge"]
     change_form_template = "admin/core/conflict/change_form.html"
 
     @admin.display(description=_("object"))
     def entity(self, obj: Conflict) -> str:
-        return f"{obj.entity_type} {obj.local_id}"
+        return local_object_link(obj.entity_type, obj.local_id)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj: Conflict) -> str:
-        return badge("conflict" if obj.status == Conflict.Status.OPEN else "success",
-                     obj.get_status_display())
+        return choice_badge(obj, "status", CONFLICT_TONES)
 
     @admin.action(description=_("Keep ours"), permissions=["change"])
     def keep_local(self, request, queryset):

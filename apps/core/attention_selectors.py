@@ -13,6 +13,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.urls import NoReverseMatch, reverse
 
 from apps.core.models import AttentionItem
+from apps.core.models.attention import stored_message_text
 
 
 def attention_open_items(*, domain: str = "", kind: str = "") -> QuerySet[AttentionItem]:
@@ -37,14 +38,30 @@ def _open_items_of_outer_row(model: type[models.Model], domain: str) -> QuerySet
 
 def attention_annotations(model: type[models.Model], *, domain: str = "") -> dict:
     """`needs_attention` and `attention_reason` (the newest open summary) for a queryset
-    of `model`: `queryset.annotate(**attention_annotations(Shift))`."""
+    of `model`: `queryset.annotate(**attention_annotations(Shift))`.
+
+    `attention_reason` is the stored English text; `attention_reason_msgid` and
+    `attention_reason_values` are what a reader renders it from in their own
+    language: `attention_reason_text(row)`.
+    """
     items = _open_items_of_outer_row(model, domain)
-    newest = items.order_by("-created_at", "-pk").values("summary")[:1]
+    newest_items = items.order_by("-created_at", "-pk")
     return {
         "needs_attention": Exists(items),
-        "attention_reason": Coalesce(Subquery(newest), Value(""),
+        "attention_reason": Coalesce(Subquery(newest_items.values("summary")[:1]), Value(""),
                                      output_field=models.CharField()),
+        "attention_reason_msgid": Subquery(newest_items.values("summary_msgid")[:1]),
+        "attention_reason_values": Subquery(newest_items.values("message_values")[:1],
+                                            output_field=models.JSONField()),
     }
+
+
+def attention_reason_text(row: models.Model) -> str:
+    """The newest open reason of a row annotated by `attention_annotations`, in the
+    active language ("" when it has none)."""
+    return stored_message_text(getattr(row, "attention_reason_msgid", "") or "",
+                               getattr(row, "attention_reason_values", None),
+                               getattr(row, "attention_reason", "") or "")
 
 
 def attention_object_url(item: AttentionItem) -> str:
@@ -63,8 +80,8 @@ def attention_object_url(item: AttentionItem) -> str:
 
 
 def attention_open_for(obj: models.Model) -> dict[str, str]:
-    """The open items about `obj`: kind → summary."""
+    """The open items about `obj`: kind → summary, in the active language."""
     items = AttentionItem.objects.open().filter(
         content_type__app_label=obj._meta.app_label, content_type__model=obj._meta.model_name,
-        object_id=str(obj.pk))
-    return dict(items.values_list("kind", "summary"))
+        object_id=str(obj.pk)).only("kind", "summary", "summary_msgid", "message_values")
+    return {item.kind: item.summary_text for item in items}

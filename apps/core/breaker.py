@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 from apps.core.store import SharedStore, shared_store
 
-CLOSED, OPEN, HALF_OPEN = "closed", "open", "half-open"
+# The values the health page, the dashboard and the metrics map to labels and
+# severities (half-open is computed from an open state past its cool-down,
+# never stored).
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from apps.core.attention import attention_clear, attention_raise
 from apps.core.errors import ServiceError
@@ -70,9 +70,10 @@ def conflict_open(*, domain: str, entity_type: str, local_id: str | int,
         ExternalMapping.objects.filter(**key).update(status=ExternalMapping.Status.CONFLICT)
         attention_raise(
             domain=domain, kind=ATTENTION_KIND, subject=conflict,
-            summary=summary or gettext("%(entity)s %(id)s differs here and on %(connection)s.")
-            % {"entity": entity_type, "id": local_id, "connection": connection},
-            action_hint=gettext("Compare both sides, then keep ours, take theirs or merge."))
+            summary=summary or gettext_noop(
+                "%(entity)s %(id)s differs here and on %(connection)s."),
+            values={"entity": entity_type, "id": local_id, "connection": connection},
+            action_hint=gettext_noop("Compare both sides, then keep ours, take theirs or merge."))
     return conflict
 
 

@@ -33,6 +33,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.core.attention import attention_clear, attention_raise
 from apps.core.auth import ApiKeyAuth, AuthProvider
@@ -237,9 +238,9 @@ def connection_record_error(*, connection: Connection, reason: str) -> Connectio
     _forget_success(connection.pk)
     attention_raise(
         domain=connection.platform, kind=BROKEN_KIND, subject=connection,
-        summary=_("Connection %(connection)s is broken: %(reason)s")
-        % {"connection": connection, "reason": reason},
-        action_hint=_("Enter its credentials again in Connections, or reconnect it."))
+        summary=gettext_noop("Connection %(connection)s is broken: %(reason)s"),
+        values={"connection": connection, "reason": reason},
+        action_hint=gettext_noop("Enter its credentials again in Connections, or reconnect it."))
     return connection
 
 

@@ -57,8 +57,8 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db import connection as db_connection
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from apps.core.attention import attention_clear, attention_raise
 from apps.core.context import current_request_id, reset_request_id, set_request_id
@@ -571,11 +571,12 @@ DEAD_KIND = "outbox.dead"
 def _attention_raise(operation: OutboundOperation) -> None:
     attention_raise(
         domain=operation.platform, kind=DEAD_KIND, subject=operation,
-        summary=gettext("%(kind)s %(key)s gave up: %(error)s") % {
-            "kind": operation.kind, "key": operation.idempotency_key,
-            "error": operation.last_error},
-        action_hint=gettext("Fix the cause, then \"retry now\"; or \"mark resolved\" if it "
-                            "was done by hand. Later operations of the same entity wait."))
+        summary=gettext_noop("%(kind)s %(key)s gave up: %(error)s"),
+        values={"kind": operation.kind, "key": operation.idempotency_key,
+                "error": operation.last_error},
+        action_hint=gettext_noop("Fix the cause, then \"retry now\"; or \"mark resolved\" if "
+                                 "it was done by hand. Later operations of the same entity "
+                                 "wait."))
 
 
 def _attention_clear(operation: OutboundOperation) -> None:

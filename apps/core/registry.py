@@ -29,6 +29,9 @@ from apps.core.registry_names import DuplicateRegistration
 if TYPE_CHECKING:
     # Only for annotations: apps.py files import this module while the app
     # registry loads, before models (celery-beat's among them) can be imported.
+    from django.http import HttpRequest
+
+    from apps.core.dashboard import DashboardPanel
     from apps.core.http import Platform
     from apps.core.schedules import Schedule
 
@@ -58,6 +61,10 @@ class DomainApp:
     # they change every other model of the app.
     manager_view_only: frozenset[str] = frozenset()
     demo_loader: Callable[[], str] | None = None
+    # Its panels on the back-office home page: each builder gets the request
+    # and returns a `DashboardPanel` (apps/core/dashboard.py), or None when the
+    # user may not view the models the panel shows.
+    dashboard_panels: tuple[Callable[[HttpRequest], DashboardPanel | None], ...] = ()
     # Anything else to run once the app is registered (a registration the
     # description has no field for yet).
     extras: tuple[Callable[[], None], ...] = ()

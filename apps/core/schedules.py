@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
@@ -109,5 +110,18 @@ register_schedule(Schedule(
     when=Crontab(minute="30", hour="3"),
     description="Every night at 03:30 (Europe/Brussels): delete rejected webhook deliveries "
                 "older than WEBHOOK_REJECTED_RETENTION_DAYS, and processed, ignored or "
-                "duplicate ones older than WEBHOOK_PROCESSED_RETENTION_DAYS.",
+                "duplicate ones older than WEBHOOK_PROCESSED_RETENTION_DAYS, and the "
+                "database store's expired rows.",
+))
+
+register_schedule(Schedule(
+    name="core: attention digest to the managers",
+    task="core.send_attention_digest",
+    # Every morning, 07:30 Brussels time unless DIGEST_HOUR, DIGEST_MINUTE or
+    # DIGEST_TIMEZONE say otherwise: before the managers' day starts.
+    when=Crontab(minute=str(settings.DIGEST_MINUTE), hour=str(settings.DIGEST_HOUR),
+                 timezone=settings.DIGEST_TIMEZONE),
+    description=f"Every day at {settings.DIGEST_HOUR:02d}:{settings.DIGEST_MINUTE:02d} "
+                f"({settings.DIGEST_TIMEZONE}): mail the Manager group the attention items "
+                "raised since the previous digest; nothing is sent when none is new.",
 ))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
-from apps.core.breaker import CircuitBreaker
+from apps.core.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from apps.core.models import Connection, OutboundOperation, SyncLog
 from apps.core.platforms import registered_platforms
 
@@ -67,7 +67,7 @@ def platform_health() -> list[PlatformHealth]:
 
 
 # How bad each breaker state is, to show a platform's worst connection.
-_SEVERITY = {"closed": 0, "half_open": 1, "open": 2}
+_SEVERITY = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
 
 
 def _worst_breaker(platform, connection_keys: list[str]) -> dict:

@@ -2,7 +2,9 @@
 
 from celery import shared_task
 
+from apps.core.digest import attention_digest_send
 from apps.core.operations import operation_run, operations_due_ids
+from apps.core.store import shared_state_purge
 from apps.core.webhooks import (
     webhook_process,
     webhooks_process_waiting,
@@ -40,5 +42,12 @@ def sweep() -> dict[str, int]:
 
 @shared_task(name="core.purge_webhooks", ignore_result=True)
 def purge_webhooks() -> dict[str, int]:
-    """Every night: delete webhook deliveries past their retention period."""
-    return webhooks_purge()
+    """Every night: delete webhook deliveries past their retention period, and
+    the database store's expired rows."""
+    return {**webhooks_purge(), **shared_state_purge()}
+
+
+@shared_task(name="core.send_attention_digest", ignore_result=True)
+def send_attention_digest() -> int:
+    """Every morning: mail the managers the attention items raised since the last digest."""
+    return attention_digest_send()

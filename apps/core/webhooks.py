@@ -45,6 +45,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 
@@ -325,7 +326,7 @@ def _rejection_wait(source: Channel, remote_addr: str | None) -> float:
         # One line when an address starts being refused, not one per delivery
         # (a flood would otherwise fill the logs instead of the database).
         logged = bool(wait) and store.add(f"{key}:logged", "1", ttl=wait)
-    except RedisError:
+    except (RedisError, DatabaseError):
         # The count guards the disk; it is no reason to answer a sender 500.
         # The rejected delivery is stored (truncated) as if it were counted.
         logger.warning("%s webhooks: the rejection count is unavailable", source.platform,
@@ -639,10 +640,12 @@ def _record_failure(event: WebhookEvent, claimed_at: datetime, error: str,
         _record_outcome(event, claimed_at, Status.DEAD, error)
         attention_raise(
             domain=event.platform, kind=DEAD_KIND, subject=event,
-            summary=_("%(platform)s event %(event)s failed %(attempts)d times: %(error)s") % {
-                "platform": event.platform, "event": event.event_type or event.event_id,
-                "attempts": event.attempts, "error": error[:150]},
-            action_hint=_("Fix the cause, then replay the event from the webhook inbox."))
+            summary=gettext_noop(
+                "%(platform)s event %(event)s failed %(attempts)d times: %(error)s"),
+            values={"platform": event.platform, "event": event.event_type or event.event_id,
+                    "attempts": event.attempts, "error": error[:150]},
+            action_hint=gettext_noop(
+                "Fix the cause, then replay the event from the webhook inbox."))
 
 
 def webhook_replay(*, event: WebhookEvent) -> WebhookEvent:

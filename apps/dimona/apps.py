@@ -10,6 +10,7 @@ class DimonaConfig(DomainAppConfig):
 
     def domain(self) -> DomainApp:
         from apps.dimona.client import PLATFORM, dimona_platform
+        from apps.dimona.dashboard import todays_shifts_panel
         from apps.dimona.demo import demo_load
         from apps.dimona.operations import DIMONA_RETRY
         from apps.dimona.schedules import SCHEDULES
@@ -24,4 +25,5 @@ class DimonaConfig(DomainAppConfig):
             operation_kinds=(DECLARATION_OPERATION,),
             schedules=SCHEDULES,
             demo_loader=demo_load,
+            dashboard_panels=(todays_shifts_panel,),
         )

@@ -37,7 +37,7 @@ def _period_fields(start: datetime, end: datetime) -> dict[str, str]:
 
 
 UNSENDABLE_JOINT_COMMISSION = _(
-    "Not sent: the employer's joint commission {value} is not one the ONSS takes (XXX or a "
+    "Not sent: the employer's joint commission %(value)s is not one the ONSS takes (XXX or a "
     "number such as 302 or 118.03). Correct the employer, then declare the shift again.")
 
 
@@ -51,7 +51,7 @@ def onss_joint_commission(value: str) -> str:
     commission = normalise_joint_commission(value)
     if not joint_commission_is_valid(commission):
         # repr() makes an invisible control character readable.
-        message = str(UNSENDABLE_JOINT_COMMISSION).format(value=repr(value))
+        message = str(UNSENDABLE_JOINT_COMMISSION) % {"value": repr(value)}
         # Imported here because the client imports this module.
         from apps.dimona.client import PLATFORM
         raise PermanentError(message, platform=PLATFORM,
@@ -80,13 +80,38 @@ def dimona_cancel_payload(*, period_id: str) -> dict[str, Any]:
     return {"dimonaCancel": {"periodId": int(period_id)}}
 
 
+# What the known ONSS anomalies mean, by code, in our source language; the
+# catalogues give the French and Dutch. A code missing here is shown with the
+# label the ONSS sent (French first), as received.
+ANOMALY_LABELS = {
+    "90017-510": _("Access conditions for flexi-jobs not met"),
+    "90017-520": _("Late Dimona declaration"),
+    "90373-333": _("Duplicate Dimona period"),
+    "90374-349": _("Joint commission incompatible with the worker type"),
+    "00913-354": _("Unknown Dimona period"),
+    "00913-355": _("Dimona period or daily registration already cancelled"),
+    "00913-356": _("Cancellation after the start date of the Dimona period"),
+}
+
+
 @dataclass(frozen=True)
 class Anomaly:
     code: str
+    # The ONSS's own label as received (French first), kept for the record.
     label: str
 
     def as_dict(self) -> dict[str, str]:
         return {"code": self.code, "label": self.label}
+
+
+def anomaly_label(anomaly: dict[str, Any]) -> str:
+    """What a stored anomaly ({"code", "label"}) says, in the active language.
+
+    Show the code beside it: it is what the ONSS's documentation and support
+    know it by.
+    """
+    known = ANOMALY_LABELS.get(str(anomaly.get("code") or ""))
+    return str(known) if known is not None else str(anomaly.get("label") or "")
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,17 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy, gettext_noop
 
+from apps.core.attention import attention_join, attention_message
 from apps.core.audit import LogContext
 from apps.core.http import PermanentError, PlatformError
 from apps.core.operations import Done, OutboxRetryPolicy, Reschedule, operation_handler
 from apps.dimona.client import DimonaClient, dimona_client
 from apps.dimona.mapping import (
     DeclarationResult,
+    anomaly_label,
     dimona_cancel_payload,
     dimona_in_payload,
     dimona_update_payload,
@@ -56,6 +59,9 @@ DIMONA_RETRY = OutboxRetryPolicy(
     # manager then sees it and can declare on the portal before the shift.
     max_failures=8,
 )
+
+# A shift whose Dimona-In is (being) cancelled: only its Cancel's outcome is raised.
+SHIFT_ENDED = (Shift.Status.CANCELLED, Shift.Status.NO_SHOW)
 
 DUPLICATE_PERIOD = "90373-333"
 ALREADY_CANCELLED = "00913-355"
@@ -143,9 +149,11 @@ def _refuse_locally(declaration: DimonaDeclaration, exc: PermanentError, *,
     declaration.error = exc.error.message or str(exc)
     declaration.completed_at = timezone.now()
     declaration.save(update_fields=["status", "error", "completed_at"])
-    refused_by = "the API" if reached_api else "the hub, not sent"
-    _flag_shift(declaration.shift, ATTENTION_REFUSED,
-                f"Dimona-{declaration.kind} not accepted by {refused_by}: {declaration.error}")
+    # The error is the API's message (or our check's) as it was given.
+    summary = (gettext_noop("Dimona-%(kind)s not accepted by the API: %(error)s") if reached_api
+               else gettext_noop("Dimona-%(kind)s not accepted by the hub, not sent: %(error)s"))
+    _flag_shift(declaration, ATTENTION_REFUSED, summary,
+                {"kind": declaration.kind, "error": declaration.error})
 
 
 def _poll(declaration: DimonaDeclaration, client: DimonaClient) -> Done | Reschedule:
@@ -153,17 +161,19 @@ def _poll(declaration: DimonaDeclaration, client: DimonaClient) -> Done | Resche
     result = client.fetch(declaration.declaration_id,
                           log=_log(declaration, f"dimona.{declaration.kind}.poll"))
     if result is None:
-        return _wait_or_give_up(declaration, "not processed yet")
+        return _wait_or_give_up(declaration, gettext_noop("not processed yet"))
     if result.result in ("A", "W"):
         return _accept(declaration, result)
     if result.result == "B":
         return _refused(declaration, result, client)
     if result.result == "S":
         _record(declaration, result, Status.WAITING_SIGEDIS, completed=False)
-        return _wait_or_give_up(declaration, "waiting for SIGeDIS", slow_only=True)
+        return _wait_or_give_up(declaration, gettext_noop("waiting for SIGeDIS"),
+                                slow_only=True)
     _record(declaration, result, Status.MANUAL_CHECK)
-    _flag_shift(declaration.shift, ATTENTION_MANUAL_CHECK,
-                f"Unknown Dimona result {result.result!r}; check the portal.")
+    _flag_shift(declaration, ATTENTION_MANUAL_CHECK,
+                gettext_noop("Unknown Dimona result %(result)s; check the portal."),
+                {"result": repr(result.result)})
     return Done({"result": result.result})
 
 
@@ -173,8 +183,10 @@ def _wait_or_give_up(declaration: DimonaDeclaration, why: str, *, slow_only: boo
     if at is not None:
         return Reschedule(at, why)
     DimonaDeclaration.objects.filter(pk=declaration.pk).update(status=Status.MANUAL_CHECK)
-    _flag_shift(declaration.shift, ATTENTION_MANUAL_CHECK,
-                f"No Dimona result after 20 minutes ({why}); check it or use 'poll now'.")
+    _flag_shift(declaration, ATTENTION_MANUAL_CHECK,
+                gettext_noop("No Dimona result after 20 minutes (%(why)s); check it or use "
+                             "'poll now'."),
+                {"why": attention_message(why)})
     return Done({"manual_check": why})
 
 
@@ -199,8 +211,9 @@ def _accept(declaration: DimonaDeclaration, result: DeclarationResult) -> Done:
     shift_attention_clear(shift=declaration.shift, kinds=(ATTENTION_REFUSED,
                                                           ATTENTION_MANUAL_CHECK))
     if status == Status.ACCEPTED_WITH_WARNINGS:
-        _flag_shift(declaration.shift, ATTENTION_WARNINGS,
-                    "Dimona accepted with warnings: " + _codes(result))
+        _flag_shift(declaration, ATTENTION_WARNINGS,
+                    gettext_noop("Dimona accepted with warnings: %(codes)s"),
+                    {"codes": _codes(result)})
     return Done({"result": result.result, "period_id": declaration.period_id})
 
 
@@ -215,20 +228,41 @@ def _refused(declaration: DimonaDeclaration, result: DeclarationResult,
         # Our own earlier send may have gone through after all: adopt its period.
         period_id = _find_matching_period(declaration, client)
         if period_id:
-            _adopt_period(declaration, period_id, "refused as a duplicate of our own period")
+            _adopt_period(declaration, period_id, gettext_noop(
+                "Refused as a duplicate of our own period, which was found at the ONSS and "
+                "adopted; not sent again."))
             return Done({"adopted_period": period_id})
     _record(declaration, result, Status.REFUSED)
-    _flag_shift(declaration.shift, ATTENTION_REFUSED,
-                f"Dimona-{declaration.kind} refused: " + _codes(result))
+    _flag_shift(declaration, ATTENTION_REFUSED,
+                gettext_noop("Dimona-%(kind)s refused: %(codes)s"),
+                {"kind": declaration.kind, "codes": _codes(result)})
     return Done({"result": "B"})
 
 
-def _codes(result: DeclarationResult) -> str:
-    return "; ".join(f"{a.code} {a.label}".strip() for a in result.anomalies) or "no anomaly"
+def _codes(result: DeclarationResult):
+    """The anomalies as a value of an attention item: "code label; code label",
+    rendered in the reader's language when the item is read."""
+    if not result.anomalies:
+        return gettext_lazy("no anomaly")
+    with translation.override(None):
+        # With no language active, a known code's label is its source text
+        # (translated when read); an unknown code's stays as the ONSS sent it.
+        labels = [anomaly_label(anomaly.as_dict()) for anomaly in result.anomalies]
+    return [attention_join([anomaly.code, attention_message(label)], " ") if label
+            else anomaly.code for anomaly, label in zip(result.anomalies, labels, strict=True)]
 
 
-def _flag_shift(shift: Shift, kind: str, reason: str) -> None:
-    shift_attention_raise(shift=shift, kind=kind, summary=reason)
+def _flag_shift(declaration: DimonaDeclaration, kind: str, summary: str, values: dict) -> None:
+    # `summary` is an English source text, filled with `values` and translated when read.
+    if declaration.kind != Kind.CANCEL and Shift.objects.filter(
+            pk=declaration.shift_id, status__in=SHIFT_ENDED).exists():
+        # A late outcome of an earlier In or Update: the shift is cancelled (or a
+        # no-show) and only its Cancel's own trouble is the manager's concern.
+        # Read afresh: the Cancel may have been made while this was sent or polled.
+        logger.info("dimona %s of shift %s not raised: the shift is cancelled (declaration %s)",
+                    kind, declaration.shift_id, declaration.pk)
+        return
+    shift_attention_raise(shift=declaration.shift, kind=kind, summary=summary, values=values)
 
 
 # -- unknown outcome --------------------------------------------------------------
@@ -251,11 +285,14 @@ def _find_matching_period(declaration: DimonaDeclaration, client: DimonaClient) 
     return ""
 
 
-def _adopt_period(declaration: DimonaDeclaration, period_id: str, why: str) -> None:
+def _adopt_period(declaration: DimonaDeclaration, period_id: str, note: str) -> None:
     declaration.period_id = period_id
     declaration.status = Status.ACCEPTED
     declaration.completed_at = timezone.now()
-    declaration.error = f"Period {period_id} found at the ONSS ({why}); not sent again."
+    # A source text marked for translation, with no value in it (the period
+    # is in period_id): a reader's page shows it with gettext(error). The
+    # other errors are the ONSS's or the HTTP layer's, as received.
+    declaration.error = note
     declaration.save(update_fields=["period_id", "status", "completed_at", "error"])
 
 
@@ -263,7 +300,9 @@ def _reconcile_in(declaration: DimonaDeclaration, client: DimonaClient) -> Done 
     """After an uncertain send: adopt the period if the ONSS has it, else wait or resend."""
     period_id = _find_matching_period(declaration, client)
     if period_id:
-        _adopt_period(declaration, period_id, "the earlier send reached the ONSS")
+        _adopt_period(declaration, period_id, gettext_noop(
+            "The earlier send reached the ONSS: its period was found there and adopted; not "
+            "sent again."))
         return Done({"adopted_period": period_id})
     waited_since = declaration.send_attempted_at or declaration.created_at
     resend_after = waited_since + timedelta(seconds=settings.DIMONA_RECONCILE_WAIT_SECONDS)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import CharField, Count, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.attention_selectors import attention_annotations
@@ -67,3 +68,45 @@ def shifts_of_day(day: date) -> QuerySet[Shift]:
 def shifts_with_attention() -> QuerySet[Shift]:
     """Shifts with `needs_attention` and `attention_reason` from the attention queue."""
     return Shift.objects.annotate(**attention_annotations(Shift))
+
+
+def _newest_declaration() -> QuerySet[DimonaDeclaration]:
+    return DimonaDeclaration.objects.filter(shift=OuterRef("pk")).order_by("-created_at", "-pk")
+
+
+def shifts_of_day_with_dimona(*, day: date, limit: int) -> list[Shift]:
+    """The first `limit` shifts of a Brussels day by start, each with its newest
+    declaration's `dimona_kind` and `dimona_status` (empty when never declared)."""
+    newest = _newest_declaration()
+    return list(shifts_of_day(day)
+                .annotate(dimona_kind=Subquery(newest.values("kind")[:1]),
+                          dimona_status=Subquery(newest.values("status")[:1]))
+                .order_by("start", "pk")[:limit])
+
+
+def shifts_of_day_dimona_counts(*, day: date) -> dict[tuple[str, str], int]:
+    """A Brussels day's shifts counted by their newest declaration's (kind, status),
+    ("", "") for none: one grouped query on the shifts' start index."""
+    start, end = local_day_bounds(day)
+    newest = _newest_declaration()
+
+    def newest_value(field: str) -> Coalesce:
+        return Coalesce(Subquery(newest.values(field)[:1]), Value(""), output_field=CharField())
+
+    rows = (Shift.objects.filter(start__gte=start, start__lt=end)
+            .annotate(dimona_kind=newest_value("kind"), dimona_status=newest_value("status"))
+            .order_by().values_list("dimona_kind", "dimona_status").annotate(n=Count("pk"))
+            .values_list("dimona_kind", "dimona_status", "n"))
+    return {(kind, status): n for kind, status, n in rows}
+
+
+# A declaration still waiting after this long is the attention queue's
+# business, not a reason to keep reloading pages.
+AWAITING_RESULT_FOR = timedelta(hours=24)
+
+
+def declarations_awaiting_result(*, now: datetime | None = None) -> bool:
+    """A declaration queued or sent recently whose result has not come back yet."""
+    since = (now or timezone.now()) - AWAITING_RESULT_FOR
+    waiting = (DimonaDeclaration.Status.PENDING, DimonaDeclaration.Status.SENT)
+    return DimonaDeclaration.objects.filter(status__in=waiting, created_at__gte=since).exists()

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.attention import attention_clear, attention_raise
@@ -145,10 +146,13 @@ def shift_local_problems(*, worker: Worker, start: datetime, end: datetime,
     other = _overlapping(worker=worker, start=start, end=end, shift=shift)
     if other is not None:
         # The ONSS refuses a second period over the same hours (90373-333).
-        message = str(_("The worker already has shift %(id)s from %(start)s to %(end)s.") % {
+        # In the reader's time zone (their preference, else the hub's), named.
+        message = gettext(
+            "The worker already has shift %(id)s from %(start)s to %(end)s (%(zone)s).") % {
             "id": other.pk,
-            "start": f"{timezone.localtime(other.start, BRUSSELS):%d/%m/%Y %H:%M}",
-            "end": f"{timezone.localtime(other.end, BRUSSELS):%d/%m/%Y %H:%M}"})
+            "start": f"{timezone.localtime(other.start):%d/%m/%Y %H:%M}",
+            "end": f"{timezone.localtime(other.end):%d/%m/%Y %H:%M}",
+            "zone": timezone.get_current_timezone_name()}
         problems.append(ServiceError(SHIFT_OVERLAPS, message,
                                      details={"start": [message], "overlapping_shift": other.pk}))
     return problems
@@ -170,21 +174,26 @@ def _raise_problems(problems: list[ServiceError]) -> None:
 
 def _check_hours(start: datetime, end: datetime) -> None:
     if timezone.is_naive(start) or timezone.is_naive(end):
-        raise ServiceError("invalid_hours", "Start and end need a time zone offset.")
+        raise ServiceError("invalid_hours", gettext("Start and end need a time zone offset."))
     if end <= start:
-        raise ServiceError("invalid_hours", "The end must be after the start.",
-                           details={"end": ["The end must be after the start."]})
+        message = gettext("The end must be after the start.")
+        raise ServiceError("invalid_hours", message, details={"end": [message]})
     if end - start > MAX_SHIFT_LENGTH:
-        raise ServiceError("invalid_hours", "A shift cannot last more than 24 hours.",
-                           details={"end": ["A shift cannot last more than 24 hours."]})
+        message = gettext("A shift cannot last more than 24 hours.")
+        raise ServiceError("invalid_hours", message, details={"end": [message]})
 
 
 # -- the attention queue -----------------------------------------------------------
 
-def shift_attention_raise(*, shift: Shift, kind: str, summary: str) -> None:
-    """Put the shift in the attention queue (or refresh its open item of this kind)."""
+def shift_attention_raise(*, shift: Shift, kind: str, summary: str,
+                          values: dict | None = None) -> None:
+    """Put the shift in the attention queue (or refresh its open item of this kind).
+
+    `summary` is an English source text marked for translation, filled with
+    `values` when read (see `apps.core.attention`).
+    """
     attention_raise(domain=ATTENTION_DOMAIN, kind=kind, summary=summary, subject=shift,
-                    action_hint=str(ATTENTION_HINTS.get(kind, "")))
+                    action_hint=ATTENTION_HINTS.get(kind, ""), values=values)
 
 
 def shift_attention_clear(*, shift: Shift, kinds: tuple[str, ...] = ()) -> int:
@@ -242,8 +251,8 @@ def _check_ssin_free(ssin: str, *, worker: Worker | None = None) -> None:
     if worker is not None:
         clash = clash.exclude(pk=worker.pk)
     if clash.exists():
-        raise ServiceError("duplicate_worker", "A worker with this national number exists.",
-                           details={"ssin": ["A worker with this national number exists."]})
+        message = gettext("A worker with this national number exists.")
+        raise ServiceError("duplicate_worker", message, details={"ssin": [message]})
 
 
 def worker_create(*, first_name: str, last_name: str, ssin: str) -> Worker:
@@ -290,7 +299,7 @@ def shift_create(*, employer: Employer, worker: Worker, start: datetime, end: da
     (it is then simply recorded; its Dimona goes out late, as any other)."""
     _check_hours(start, end)
     if status not in (Shift.Status.PROPOSED, Shift.Status.ACCEPTED):
-        raise ServiceError("invalid_status", "A new shift is proposed or accepted.")
+        raise ServiceError("invalid_status", gettext("A new shift is proposed or accepted."))
     _lock_worker(worker)
     _raise_problems(shift_local_problems(worker=worker, start=start, end=end,
                                          declared_late=declared_late, now=now))
@@ -367,7 +376,7 @@ def tomorrow_declare(*, now: datetime | None = None) -> list[DimonaDeclaration]:
 def _cancel(shift: Shift, *, reason: str, now: datetime) -> DimonaDeclaration:
     active_in = shift_active_in(shift)
     if active_in is None:
-        raise ServiceError("no_declaration", "This shift has no Dimona-In to cancel.")
+        raise ServiceError("no_declaration", gettext("This shift has no Dimona-In to cancel."))
     open_cancel = shift.declarations.filter(kind=Kind.CANCEL).exclude(
         status__in=DimonaDeclaration.INACTIVE_STATUSES).first()
     if open_cancel:
@@ -375,14 +384,14 @@ def _cancel(shift: Shift, *, reason: str, now: datetime) -> DimonaDeclaration:
     if not active_in.period_id:
         raise ServiceError(
             "declaration_pending",
-            "The Dimona-In has no result yet; cancel it once the ONSS has accepted it.")
+            gettext("The Dimona-In has no result yet; cancel it once the ONSS has accepted it."))
     declared = shift_declared_hours(shift) or (active_in.declared_start, active_in.declared_end)
     start_day = timezone.localtime(declared[0], BRUSSELS).date()
     if timezone.localtime(now, BRUSSELS).date() > start_day:
         raise ServiceError(
             "cancel_deadline_passed",
-            f"A Dimona can only be cancelled until its start date ({start_day:%d/%m/%Y}); "
-            "declare the real hours with an update instead.")
+            gettext("A Dimona can only be cancelled until its start date (%(day)s); declare "
+                    "the real hours with an update instead.") % {"day": f"{start_day:%d/%m/%Y}"})
     declaration = DimonaDeclaration.objects.create(
         shift=shift, kind=Kind.CANCEL, period_id=active_in.period_id, reason=reason)
     shift.status = Shift.Status.NO_SHOW if reason == NO_SHOW_REASON else Shift.Status.CANCELLED
@@ -410,13 +419,14 @@ def shift_mark_no_show(*, shift: Shift, now: datetime | None = None) -> DimonaDe
     now = now or timezone.now()
     shift = _locked(shift)
     if shift.clock_in_at:
-        raise ServiceError("worker_clocked_in", "The worker clocked in; this is not a no-show.",
-                           status=409)
+        raise ServiceError("worker_clocked_in",
+                           gettext("The worker clocked in; this is not a no-show."), status=409)
     if shift.status != Shift.Status.ACCEPTED:
         raise _state_error(shift, str(_("marked as a no-show")))
     if now < shift.start + NO_SHOW_AFTER:
         raise ServiceError(
-            "too_early", "A no-show can be recorded 30 minutes after the start of the shift.")
+            "too_early",
+            gettext("A no-show can be recorded 30 minutes after the start of the shift."))
     return _cancel(shift, reason=NO_SHOW_REASON, now=now)
 
 
@@ -438,13 +448,13 @@ def shift_validate_hours(*, shift: Shift, start: datetime, end: datetime
     shift.status = Shift.Status.COMPLETED
     shift.save(update_fields=["validated_start", "validated_end", "status", "updated_at"])
     return _declare_update_if_moved(shift, start=start, end=end, reason="hours_validated",
-                                    pending_hint="validate the hours once it has")
+                                    pending_message=VALIDATE_HOURS_LATER)
 
 
 def _declare_update_if_moved(shift: Shift, *, start: datetime, end: datetime, reason: str,
-                             pending_hint: str) -> DimonaDeclaration | None:
+                             pending_message: str) -> DimonaDeclaration | None:
     """A Dimona-Update if the ONSS knows other hours (past the threshold). Shift locked."""
-    active_in = _update_basis(shift, start=start, end=end, pending_hint=pending_hint)
+    active_in = _update_basis(shift, start=start, end=end, pending_message=pending_message)
     if active_in is None:
         return None
     declaration = DimonaDeclaration.objects.create(
@@ -454,7 +464,7 @@ def _declare_update_if_moved(shift: Shift, *, start: datetime, end: datetime, re
     return declaration
 
 
-def _update_basis(shift: Shift, *, start: datetime, end: datetime, pending_hint: str
+def _update_basis(shift: Shift, *, start: datetime, end: datetime, pending_message: str
                   ) -> DimonaDeclaration | None:
     """The active Dimona-In an Update to these hours amends; None if none is needed.
     Refuses while the ONSS cannot take one yet."""
@@ -462,12 +472,11 @@ def _update_basis(shift: Shift, *, start: datetime, end: datetime, pending_hint:
     if active_in is None:
         return None
     if not active_in.period_id:
-        raise ServiceError("declaration_pending",
-                           f"The Dimona-In has no result yet; {pending_hint}.")
+        raise ServiceError("declaration_pending", str(pending_message))
     if shift.declarations.filter(kind=Kind.UPDATE, status__in=[
             Status.PENDING, Status.SENT, Status.WAITING_SIGEDIS]).exists():
         raise ServiceError("update_pending",
-                           "An update of this Dimona is still waiting for its result.")
+                           gettext("An update of this Dimona is still waiting for its result."))
     declared_start, declared_end = shift_declared_hours(shift) or (
         active_in.declared_start, active_in.declared_end)
     threshold = update_threshold()
@@ -479,7 +488,9 @@ def _update_basis(shift: Shift, *, start: datetime, end: datetime, pending_hint:
 # Planned hours can move while the shift is still ahead or under way; after
 # that its hours are the validated ones (validate-hours).
 HOURS_EDITABLE = (Shift.Status.PROPOSED, Shift.Status.ACCEPTED, Shift.Status.IN_PROGRESS)
-CHANGE_HOURS_LATER = "change the hours once it has"
+# Whole sentences rather than a fragment each, so that translators see them whole.
+CHANGE_HOURS_LATER = _("The Dimona-In has no result yet; change the hours once it has.")
+VALIDATE_HOURS_LATER = _("The Dimona-In has no result yet; validate the hours once it has.")
 
 
 def shift_update_check(*, shift: Shift, employer: Employer, worker: Worker, start: datetime,
@@ -494,8 +505,8 @@ def shift_update_check(*, shift: Shift, employer: Employer, worker: Worker, star
     if parties_moved and shift_active_in(shift) is not None:
         raise ServiceError(
             "shift_declared",
-            "This shift is declared for its worker and employer; cancel it and create "
-            "another shift instead.")
+            gettext("This shift is declared for its worker and employer; cancel it and create "
+                    "another shift instead."))
     if hours_moved and shift.status not in HOURS_EDITABLE:
         raise _state_error(shift, str(_("given other hours")), str(
             _("Validate the hours worked instead.")) if shift.status == Shift.Status.COMPLETED
@@ -503,7 +514,7 @@ def shift_update_check(*, shift: Shift, employer: Employer, worker: Worker, star
     if (hours_moved or worker.pk != shift.worker_id) and shift.status not in OVERLAP_IGNORED:
         _raise_problems(shift_local_problems(worker=worker, start=start, end=end, shift=shift))
     if hours_moved:
-        _update_basis(shift, start=start, end=end, pending_hint=CHANGE_HOURS_LATER)
+        _update_basis(shift, start=start, end=end, pending_message=CHANGE_HOURS_LATER)
 
 
 @transaction.atomic
@@ -520,21 +531,34 @@ def shift_update(*, shift: Shift, employer: Employer, worker: Worker, start: dat
     if not hours_moved:
         return None
     return _declare_update_if_moved(shift, start=start, end=end, reason="hours_changed",
-                                    pending_hint=CHANGE_HOURS_LATER)
+                                    pending_message=CHANGE_HOURS_LATER)
 
 
 # -- follow-up -------------------------------------------------------------------
+
+@transaction.atomic
+def shift_poll_now(*, shift: Shift) -> list[DimonaDeclaration]:
+    """A manager's "poll now" on a shift: each of its declarations still waiting
+    for a result is asked for once more. Refused when none is waiting."""
+    waiting = list(shift.declarations.filter(
+        status__in=[Status.SENT, Status.WAITING_SIGEDIS, Status.MANUAL_CHECK])
+        .order_by("created_at", "pk"))
+    if not waiting:
+        raise ServiceError("nothing_to_poll",
+                           gettext("No declaration of this shift is waiting for a result."))
+    return [declaration_poll_now(declaration=declaration) for declaration in waiting]
+
 
 @transaction.atomic
 def declaration_poll_now(*, declaration: DimonaDeclaration) -> DimonaDeclaration:
     """A manager's "poll now": ask the ONSS for the result once more."""
     declaration = DimonaDeclaration.objects.select_for_update().get(pk=declaration.pk)
     if declaration.status not in (Status.SENT, Status.WAITING_SIGEDIS, Status.MANUAL_CHECK):
-        raise ServiceError("nothing_to_poll",
-                           f"This declaration is {declaration.get_status_display().lower()}; "
-                           "there is no result to wait for.")
+        raise ServiceError("nothing_to_poll", gettext(
+            "This declaration is %(status)s; there is no result to wait for.") % {
+                "status": declaration.get_status_display().lower()})
     if declaration.operation is None:
-        raise ServiceError("nothing_to_poll", "This declaration was never sent.")
+        raise ServiceError("nothing_to_poll", gettext("This declaration was never sent."))
     try:
         operation_reopen(operation=declaration.operation)
     except ValueError as exc:

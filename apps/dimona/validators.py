@@ -50,7 +50,7 @@ def ssin_is_valid(ssin: str) -> bool:
 def validate_enterprise_number(value: str) -> None:
     if not enterprise_number_is_valid(normalise_digits(value)):
         raise ValidationError(
-            "Enter a valid Belgian enterprise number (10 digits with a valid mod-97 check).",
+            _("Enter a valid Belgian enterprise number (10 digits with a valid mod-97 check)."),
             code="invalid_enterprise_number",
         )
 
@@ -58,7 +58,7 @@ def validate_enterprise_number(value: str) -> None:
 def validate_ssin(value: str) -> None:
     if not ssin_is_valid(normalise_digits(value)):
         raise ValidationError(
-            "Enter a valid national number (SSIN): 11 digits with a valid mod-97 check.",
+            _("Enter a valid national number (SSIN): 11 digits with a valid mod-97 check."),
             code="invalid_ssin",
         )
 

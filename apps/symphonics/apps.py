@@ -10,6 +10,7 @@ class SymphonicsConfig(DomainAppConfig):
 
     def domain(self) -> DomainApp:
         from apps.symphonics.client import PLATFORM, symphonics_platform
+        from apps.symphonics.dashboard import publications_panel
         from apps.symphonics.demo import demo_load
         from apps.symphonics.operations import SYMPHONICS_RETRY
         from apps.symphonics.schedules import SCHEDULES
@@ -25,4 +26,5 @@ class SymphonicsConfig(DomainAppConfig):
             webhook_platforms=(PLATFORM,),
             schedules=SCHEDULES,
             demo_loader=demo_load,
+            dashboard_panels=(publications_panel,),
         )

@@ -35,15 +35,15 @@ class InterventionQuerySet(models.QuerySet):
 
 class Intervention(models.Model):
     class Status(models.TextChoices):
-        READY = "ready", "Completed, not published yet"
-        PUBLISHING = "publishing", "Being published"
-        PUBLISH_FAILED = "publish_failed", "Publication refused"
-        CREATED = "created", "Created at Symphonics"
-        PROCESSING = "processing", "Being verified by Symphonics"
-        PROOF_REQUIRED = "proof_required", "Additional proof required"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        OTHER = "other", "Other status at Symphonics (see the remote status)"
+        READY = "ready", _("Completed, not published yet")
+        PUBLISHING = "publishing", _("Being published")
+        PUBLISH_FAILED = "publish_failed", _("Publication refused")
+        CREATED = "created", _("Created at Symphonics")
+        PROCESSING = "processing", _("Being verified by Symphonics")
+        PROOF_REQUIRED = "proof_required", _("Additional proof required")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        OTHER = "other", _("Other status at Symphonics (see the remote status)")
 
     # Symphonics has the intervention and has not decided yet: these are polled.
     OPEN_STATUSES = (Status.CREATED, Status.PROCESSING, Status.PROOF_REQUIRED, Status.OTHER)
@@ -52,63 +52,72 @@ class Intervention(models.Model):
     FINAL_STATUSES = (Status.APPROVED, Status.REJECTED)
 
     external_id = models.CharField(
-        max_length=100, unique=True, validators=[validate_external_id],
-        help_text="Our id, sent as external_id; Symphonics refuses a second create with it.")
+        _("external ID"), max_length=100, unique=True, validators=[validate_external_id],
+        help_text=_("Our id, sent as external_id; Symphonics refuses a second create with it."))
     symphonics_id = models.CharField(
-        max_length=100, blank=True,
-        help_text="Symphonics' id (sym_…), once it has the intervention.")
+        _("Symphonics ID"), max_length=100, blank=True,
+        help_text=_("Symphonics' id (sym_…), once it has the intervention."))
 
     # Every free-text field below is sent to Symphonics as typed: one line,
     # no control characters. Symphonics documents no length limits, so the
     # max_length of each field is the bound.
-    customer_first_name = models.CharField(max_length=100, validators=[validate_single_line])
-    customer_last_name = models.CharField(max_length=100, validators=[validate_single_line])
+    customer_first_name = models.CharField(_("customer first name"), max_length=100,
+                                           validators=[validate_single_line])
+    customer_last_name = models.CharField(_("customer last name"), max_length=100,
+                                          validators=[validate_single_line])
     # Personal data: encrypted at rest, masked in logs and API output. The
     # e-mail check alone lets a quoted local part carry control characters.
-    customer_email = EncryptedTextField(validators=[EmailValidator(message=EMAIL_MESSAGE),
+    customer_email = EncryptedTextField(_("customer e-mail"),
+                                        validators=[EmailValidator(message=EMAIL_MESSAGE),
                                                     validate_single_line])
-    customer_phone = EncryptedTextField(validators=[validate_french_phone],
-                                        help_text="E.164, e.g. +33612345678.")
+    customer_phone = EncryptedTextField(_("customer phone"), validators=[validate_french_phone],
+                                        help_text=_("E.164, e.g. +33612345678."))
 
-    address = models.CharField(max_length=255, validators=[validate_single_line],
-                               help_text="Installation address (street).")
-    postal_code = models.CharField(max_length=5, validators=[validate_postal_code])
-    city = models.CharField(max_length=100, validators=[validate_single_line])
-    pdl = models.CharField("PDL", max_length=14, validators=[validate_pdl],
-                           help_text="Electricity delivery point (PDL/PRM), 14 digits.")
-    pce = models.CharField("PCE", max_length=14, blank=True, validators=[validate_pce],
-                           help_text="Gas delivery point, if any: 14 digits or GI + 6 digits.")
+    address = models.CharField(_("address"), max_length=255, validators=[validate_single_line],
+                               help_text=_("Installation address (street)."))
+    postal_code = models.CharField(_("postal code"), max_length=5,
+                                   validators=[validate_postal_code])
+    city = models.CharField(_("city"), max_length=100, validators=[validate_single_line])
+    pdl = models.CharField(_("PDL"), max_length=14, validators=[validate_pdl],
+                           help_text=_("Electricity delivery point (PDL/PRM), 14 digits."))
+    pce = models.CharField(_("PCE"), max_length=14, blank=True, validators=[validate_pce],
+                           help_text=_("Gas delivery point, if any: 14 digits or GI + 6 digits."))
 
-    installer_user_id = models.CharField(max_length=100, validators=[validate_single_line],
-                                         help_text="The installer's Symphonics user id.")
-    installer_company_id = models.CharField(max_length=100, blank=True,
+    installer_user_id = models.CharField(_("installer user ID"), max_length=100,
+                                         validators=[validate_single_line],
+                                         help_text=_("The installer's Symphonics user id."))
+    installer_company_id = models.CharField(_("installer company ID"), max_length=100, blank=True,
                                             validators=[validate_single_line])
-    installer_name = models.CharField(max_length=200, validators=[validate_single_line])
-    completion_date = models.DateTimeField()
+    installer_name = models.CharField(_("installer name"), max_length=200,
+                                      validators=[validate_single_line])
+    completion_date = models.DateTimeField(_("completion date"))
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.READY)
-    remote_status = models.CharField(max_length=40, blank=True,
-                                     help_text="The status exactly as Symphonics sent it.")
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.READY)
+    remote_status = models.CharField(_("remote status"), max_length=40, blank=True,
+                                     help_text=_("The status exactly as Symphonics sent it."))
     remote_status_at = models.DateTimeField(
-        null=True, blank=True,
-        help_text="When Symphonics moved to that status; an older event never overwrites it.")
-    next_steps = models.JSONField(default=list, blank=True,
-                                  help_text="Symphonics' next_steps, as of the last status read.")
-    last_error = models.TextField(blank=True)
+        _("remote status at"), null=True, blank=True,
+        help_text=_("When Symphonics moved to that status; an older event never overwrites it."))
+    next_steps = models.JSONField(
+        _("next steps"), default=list, blank=True,
+        help_text=_("Symphonics' next_steps, as of the last status read."))
+    last_error = models.TextField(_("last error"), blank=True)
 
-    pdl_valid = models.BooleanField("PDL valid", null=True, blank=True,
-                                    help_text="Symphonics' answer to the last PDL check.")
-    pdl_checked_at = models.DateTimeField(null=True, blank=True)
-    pdl_check_message = models.CharField(max_length=300, blank=True)
+    pdl_valid = models.BooleanField(_("PDL valid"), null=True, blank=True,
+                                    help_text=_("Symphonics' answer to the last PDL check."))
+    pdl_checked_at = models.DateTimeField(_("PDL checked at"), null=True, blank=True)
+    pdl_check_message = models.CharField(_("PDL check message"), max_length=300, blank=True)
 
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     synced_at = models.DateTimeField(
-        null=True, blank=True,
-        help_text="Last time Symphonics told us about it (an answer, a poll or a webhook).")
+        _("synced at"), null=True, blank=True,
+        help_text=_("Last time Symphonics told us about it (an answer, a poll or a webhook)."))
     publish_operation = models.OneToOneField(
-        "core.OutboundOperation", null=True, blank=True, on_delete=models.SET_NULL,
+        "core.OutboundOperation", verbose_name=_("publish operation"), null=True, blank=True,
+        on_delete=models.SET_NULL,
         related_name="symphonics_intervention",
     )
     # Empty: the default Symphonics client (configured in the environment).
@@ -121,6 +130,8 @@ class Intervention(models.Model):
     objects = InterventionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("intervention")
+        verbose_name_plural = _("interventions")
         ordering = ["-created_at"]
         indexes = [
             # The poll: open interventions not heard of for a while, oldest first.
@@ -158,20 +169,23 @@ class Intervention(models.Model):
 
 def _quantity() -> models.DecimalField:
     # Decimal: a CEE quantity may be a surface (m²) as well as a count.
-    return models.DecimalField(max_digits=12, decimal_places=3, default=1)
+    return models.DecimalField(_("quantity"), max_digits=12, decimal_places=3, default=1)
 
 
 class InterventionService(models.Model):
     """A CEE operation performed, by its standard sheet (e.g. BAR-TH-173)."""
 
-    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+    intervention = models.ForeignKey(Intervention, verbose_name=_("intervention"),
+                                     on_delete=models.CASCADE,
                                      related_name="services")
-    code = models.CharField(max_length=30, validators=[validate_single_line],
-                            help_text="CEE standard operation sheet code.")
-    name = models.CharField(max_length=255, validators=[validate_single_line])
+    code = models.CharField(_("code"), max_length=30, validators=[validate_single_line],
+                            help_text=_("CEE standard operation sheet code."))
+    name = models.CharField(_("name"), max_length=255, validators=[validate_single_line])
     quantity = _quantity()
 
     class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -179,17 +193,20 @@ class InterventionService(models.Model):
 
 
 class InterventionEquipment(models.Model):
-    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+    intervention = models.ForeignKey(Intervention, verbose_name=_("intervention"),
+                                     on_delete=models.CASCADE,
                                      related_name="equipment")
-    name = models.CharField(max_length=255, validators=[validate_single_line])
-    model = models.CharField(max_length=100, blank=True, validators=[validate_single_line])
-    serial_number = models.CharField(max_length=100, blank=True,
+    name = models.CharField(_("name"), max_length=255, validators=[validate_single_line])
+    model = models.CharField(_("model"), max_length=100, blank=True,
+                             validators=[validate_single_line])
+    serial_number = models.CharField(_("serial number"), max_length=100, blank=True,
                                      validators=[validate_single_line])
     quantity = _quantity()
 
     class Meta:
+        verbose_name = _("equipment")
+        verbose_name_plural = _("equipment")
         ordering = ["pk"]
-        verbose_name_plural = "equipment"
 
     def __str__(self) -> str:
         return f"{self.name} {self.serial_number}".strip()
@@ -197,36 +214,41 @@ class InterventionEquipment(models.Model):
 
 class InterventionDocument(models.Model):
     class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        ATTESTATION_HONNEUR = "attestation_honneur", "Attestation sur l'honneur"
-        CONTRACT = "contract", "Contract"
-        ADDITIONAL_PROOF = "additional_proof", "Additional proof"
+        INVOICE = "invoice", _("Invoice")
+        ATTESTATION_HONNEUR = "attestation_honneur", _("Attestation sur l'honneur")
+        CONTRACT = "contract", _("Contract")
+        ADDITIONAL_PROOF = "additional_proof", _("Additional proof")
 
     class Verification(models.TextChoices):
-        PENDING = "pending", "Pending"
-        VERIFIED = "verified", "Verified"
-        REJECTED = "rejected", "Rejected"
-        OTHER = "other", "Other (see the remote status)"
+        PENDING = "pending", _("Pending")
+        VERIFIED = "verified", _("Verified")
+        REJECTED = "rejected", _("Rejected")
+        OTHER = "other", _("Other (see the remote status)")
 
-    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+    intervention = models.ForeignKey(Intervention, verbose_name=_("intervention"),
+                                     on_delete=models.CASCADE,
                                      related_name="documents")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    name = models.CharField(max_length=255, validators=[validate_single_line])
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=255, validators=[validate_single_line])
     # URLValidator refuses only tab and line breaks; other control characters
     # pass it.
-    url = models.URLField(max_length=500, validators=[validate_single_line])
-    verification_status = models.CharField(max_length=10, choices=Verification.choices,
+    url = models.URLField(_("URL"), max_length=500, validators=[validate_single_line])
+    verification_status = models.CharField(_("verification status"), max_length=10,
+                                           choices=Verification.choices,
                                            default=Verification.PENDING)
     remote_verification_status = models.CharField(
-        max_length=40, blank=True, help_text="The verification status as Symphonics sent it.")
-    verification_notes = models.TextField(blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True,
-                                       help_text="When Symphonics decided (its event time).")
-    sent_at = models.DateTimeField(null=True, blank=True,
-                                   help_text="When Symphonics received it; empty until then.")
-    created_at = models.DateTimeField(default=timezone.now)
+        _("remote verification status"), max_length=40, blank=True,
+        help_text=_("The verification status as Symphonics sent it."))
+    verification_notes = models.TextField(_("verification notes"), blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True,
+                                       help_text=_("When Symphonics decided (its event time)."))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True,
+                                   help_text=_("When Symphonics received it; empty until then."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -235,20 +257,23 @@ class InterventionDocument(models.Model):
 
 class InterventionPhoto(models.Model):
     class Kind(models.TextChoices):
-        BEFORE = "before", "Before"
-        AFTER = "after", "After"
+        BEFORE = "before", _("Before")
+        AFTER = "after", _("After")
 
-    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+    intervention = models.ForeignKey(Intervention, verbose_name=_("intervention"),
+                                     on_delete=models.CASCADE,
                                      related_name="photos")
-    kind = models.CharField(max_length=6, choices=Kind.choices)
-    url = models.URLField(max_length=500, validators=[validate_single_line])
+    kind = models.CharField(_("kind"), max_length=6, choices=Kind.choices)
+    url = models.URLField(_("URL"), max_length=500, validators=[validate_single_line])
     # Optional here so that a photo without GPS or time can be stored and
     # named as the reason the intervention cannot be published.
-    latitude = models.FloatField(null=True, blank=True)
-    longitude = models.FloatField(null=True, blank=True)
-    taken_at = models.DateTimeField(null=True, blank=True)
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -259,26 +284,33 @@ class InterventionStatusChange(models.Model):
     """One status Symphonics reported, in the order it happened at Symphonics."""
 
     class Source(models.TextChoices):
-        PUBLISH = "publish", "Publication answer"
-        WEBHOOK = "webhook", "Webhook"
-        POLL = "poll", "Status read (poll or refresh)"
+        PUBLISH = "publish", _("Publication answer")
+        WEBHOOK = "webhook", _("Webhook")
+        POLL = "poll", _("Status read (poll or refresh)")
 
-    intervention = models.ForeignKey(Intervention, on_delete=models.CASCADE,
+    intervention = models.ForeignKey(Intervention, verbose_name=_("intervention"),
+                                     on_delete=models.CASCADE,
                                      related_name="status_history")
-    remote_status = models.CharField(max_length=40)
-    status = models.CharField(max_length=16, choices=Intervention.Status.choices)
-    previous_remote_status = models.CharField(max_length=40, blank=True)
-    notes = models.TextField(blank=True)
-    source = models.CharField(max_length=8, choices=Source.choices)
-    occurred_at = models.DateTimeField(help_text="When it happened at Symphonics.")
-    recorded_at = models.DateTimeField(default=timezone.now)
+    remote_status = models.CharField(_("remote status"), max_length=40)
+    status = models.CharField(_("status"), max_length=16, choices=Intervention.Status.choices)
+    previous_remote_status = models.CharField(_("previous remote status"), max_length=40,
+                                              blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    source = models.CharField(_("source"), max_length=8, choices=Source.choices)
+    occurred_at = models.DateTimeField(_("occurred at"),
+                                       help_text=_("When it happened at Symphonics."))
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
     applied = models.BooleanField(
-        default=True, help_text="False when it arrived after a newer status and was kept "
-                                "for the record only.")
-    webhook_event = models.ForeignKey("core.WebhookEvent", null=True, blank=True,
+        _("applied"), default=True,
+        help_text=_("False when it arrived after a newer status and was kept for the record "
+                    "only."))
+    webhook_event = models.ForeignKey("core.WebhookEvent", verbose_name=_("webhook event"),
+                                      null=True, blank=True,
                                       on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
         ordering = ["occurred_at", "pk"]
 
     def __str__(self) -> str:

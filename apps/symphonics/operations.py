@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from apps.core.http import PermanentError, PlatformError
 from apps.core.models import OutboundOperation
@@ -67,7 +68,8 @@ def intervention_publish_send(operation: OutboundOperation, *, reconcile: bool) 
         if found is not None:
             intervention_remote_apply(
                 intervention=intervention, remote=found, source=Source.PUBLISH,
-                notes="Found at Symphonics after an unanswered create; not sent again.")
+                notes=gettext_noop("Found at Symphonics after an unanswered create; not sent "
+                                   "again."))
             return Done({"symphonics_id": found.symphonics_id, "adopted": True})
 
     payload, document_ids = intervention_create_payload(intervention)
@@ -83,7 +85,8 @@ def intervention_publish_send(operation: OutboundOperation, *, reconcile: bool) 
         intervention_error_note(intervention=intervention, error=str(exc))
         raise
     intervention_remote_apply(intervention=intervention, remote=created, source=Source.PUBLISH,
-                              notes="Created at Symphonics.", sent_document_ids=document_ids)
+                              notes=gettext_noop("Created at Symphonics."),
+                              sent_document_ids=document_ids)
     return Done({"symphonics_id": created.symphonics_id})
 
 
@@ -101,7 +104,8 @@ def _adopt_existing(intervention: Intervention, client: SymphonicsClient,
         raise conflict
     intervention_remote_apply(
         intervention=intervention, remote=remote, source=Source.PUBLISH,
-        notes="Already at Symphonics (409 CONFLICT on create); adopted, not created again.")
+        notes=gettext_noop("Already at Symphonics (409 CONFLICT on create); adopted, not "
+                           "created again."))
     return Done({"symphonics_id": remote.symphonics_id, "adopted": True})
 
 
@@ -134,7 +138,8 @@ def intervention_documents_send(operation: OutboundOperation, *, reconcile: bool
     except PermanentError as exc:
         intervention_error_note(
             intervention=intervention, error=str(exc),
-            attention=f"Documents refused by Symphonics: {exc.error.message or exc}",
+            attention=gettext_noop("Documents refused by Symphonics: %(error)s"),
+            attention_values={"error": exc.error.message or str(exc)},
             attention_kind=ATTENTION_DOCUMENTS_REFUSED)
         raise
     documents_mark_sent(documents=documents)

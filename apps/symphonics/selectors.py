@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 
 from apps.core.attention_selectors import attention_annotations
-from apps.core.models import SyncLog
+from apps.core.models import OutboundOperation, SyncLog
 from apps.symphonics.mapping import intervention_payload
 from apps.symphonics.models import Intervention
 from apps.symphonics.validators import intervention_problems
@@ -64,3 +64,45 @@ def intervention_exchanges(intervention: Intervention, *, limit: int = 20) -> Qu
             .only("pk", "created_at", "action", "status", "http_method", "http_status",
                   "error", "remote_request_id", "duration_ms")
             .order_by("-created_at")[:limit])
+
+
+# Publications in flight: being sent, or at Symphonics and not decided yet.
+IN_FLIGHT_STATUSES = (Intervention.Status.PUBLISHING, *Intervention.OPEN_STATUSES)
+
+
+def interventions_in_flight(*, limit: int) -> list[Intervention]:
+    """The newest publications in flight, without their details (a list, not a page)."""
+    return list(Intervention.objects.filter(status__in=IN_FLIGHT_STATUSES)
+                .only("pk", "external_id", "status", "remote_status", "published_at",
+                      "synced_at", "last_error", "created_at")
+                .order_by("-created_at", "-pk")[:limit])
+
+
+def interventions_in_flight_counts() -> dict[str, int]:
+    """Publications in flight by status: one grouped query on the status index."""
+    return dict(Intervention.objects.filter(status__in=IN_FLIGHT_STATUSES).order_by()
+                .values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
+
+
+# A publication still being sent after this long is failing, which the
+# attention queue says; it is no reason to keep reloading pages.
+PUBLISHING_FOR = timedelta(hours=24)
+
+
+def publications_being_sent(*, now: datetime | None = None) -> bool:
+    """An intervention being published now: Symphonics' answer is due within seconds."""
+    since = (now or timezone.now()) - PUBLISHING_FOR
+    return Intervention.objects.filter(status=Intervention.Status.PUBLISHING,
+                                       updated_at__gte=since).exists()
+
+
+# What "retry now" takes again: operations that failed, died or whose outcome is unknown.
+RETRYABLE_STATES = (OutboundOperation.State.FAILED, OutboundOperation.State.UNKNOWN,
+                    OutboundOperation.State.DEAD)
+
+
+def intervention_retryable_operations(*, intervention: Intervention) -> list[OutboundOperation]:
+    """Its operations that failed, ended uncertain or died: what "retry now" re-sends."""
+    return list(OutboundOperation.objects.filter(
+        entity_type=ENTITY_TYPE, entity_id=intervention.external_id,
+        state__in=RETRYABLE_STATES).order_by("created_at", "pk"))

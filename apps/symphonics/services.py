@@ -26,8 +26,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.attention import attention_clear, attention_raise
@@ -60,6 +62,7 @@ from apps.symphonics.models import (
 )
 from apps.symphonics.selectors import ENTITY_TYPE, intervention_publication_problems
 from apps.symphonics.validators import (
+    EMAIL_MESSAGE,
     PDL_MESSAGE,
     PDL_RE,
     POSTAL_CODE_MESSAGE,
@@ -134,18 +137,20 @@ def _locked_by_remote(*, external_id: str, symphonics_id: str) -> Intervention |
     return found
 
 
-def _flag(intervention: Intervention, kind: str, reason: str) -> None:
+def _flag(intervention: Intervention, kind: str, reason: str, values: dict | None = None
+          ) -> None:
+    # `reason` is an English source text, translated when read (apps.core.attention).
     attention_raise(domain=ATTENTION_DOMAIN, kind=kind, summary=reason, subject=intervention,
-                    action_hint=str(ATTENTION_HINTS.get(kind, "")))
+                    action_hint=ATTENTION_HINTS.get(kind, ""), values=values)
 
 
 def _unflag(intervention: Intervention, *, kinds: tuple[str, ...] = ()) -> None:
     attention_clear(subject=intervention, kinds=kinds, domain=ATTENTION_DOMAIN)
 
 
-def _flag_status(intervention: Intervention, kind: str, reason: str) -> None:
+def _flag_status(intervention: Intervention, kind: str, reason: str, values: dict) -> None:
     _unflag(intervention, kinds=tuple(k for k in STATUS_ATTENTION_KINDS if k != kind))
-    _flag(intervention, kind, reason)
+    _flag(intervention, kind, reason, values)
 
 
 def _state_error(intervention: Intervention, action: str) -> ServiceError:
@@ -160,7 +165,8 @@ def _state_error(intervention: Intervention, action: str) -> ServiceError:
 def _validation_error(problems: dict[str, list[str]]) -> ServiceError:
     return ServiceError(
         "validation_error",
-        "The intervention cannot be sent to Symphonics: " + problems_summary(problems),
+        gettext("The intervention cannot be sent to Symphonics: %(problems)s")
+        % {"problems": problems_summary(problems)},
         details=problems,
     )
 
@@ -197,8 +203,10 @@ def intervention_create(
     a manager will do it.
     """
     if external_id and Intervention.objects.filter(external_id=external_id).exists():
-        raise ServiceError("conflict", f"An intervention with external id {external_id} exists.",
-                           details={"external_id": ["Already used."]}, status=409)
+        raise ServiceError(
+            "conflict", gettext("An intervention with external id %(id)s exists.")
+            % {"id": external_id}, details={"external_id": [gettext("Already used.")]},
+            status=409)
     intervention = Intervention(
         external_id=external_id or f"int_{uuid.uuid4().hex[:16]}",
         customer_first_name=customer_first_name, customer_last_name=customer_last_name,
@@ -286,7 +294,7 @@ def intervention_add_documents(*, intervention: Intervention, documents: list[di
         raise _state_error(intervention, str(_("given more documents")))
     problems = Problems()
     if not documents:
-        problems.add("documents", "At least one document is required.")
+        problems.add("documents", gettext("At least one document is required."))
     for i, document in enumerate(documents):
         problems.text(document, "kind", f"documents[{i}].type")
         problems.text(document, "name", f"documents[{i}].name")
@@ -352,14 +360,16 @@ def _status_apply(intervention: Intervention, *, remote_status: str, at: datetim
     intervention.status = status_from_remote(remote_status)
     if intervention.status == Status.PROOF_REQUIRED:
         _flag_status(intervention, ATTENTION_PROOF_REQUIRED,
-                     f"Symphonics asks for additional proof: "
-                     f"{notes or 'a document was rejected'}")
+                     gettext_noop("Symphonics asks for additional proof: %(notes)s"),
+                     {"notes": notes or _("a document was rejected")})
     elif intervention.status == Status.REJECTED:
         _flag_status(intervention, ATTENTION_REJECTED,
-                     f"Rejected by Symphonics: {notes or 'no reason given'}")
+                     gettext_noop("Rejected by Symphonics: %(notes)s"),
+                     {"notes": notes or _("no reason given")})
     elif intervention.status == Status.OTHER:
         _flag_status(intervention, ATTENTION_UNKNOWN_STATUS,
-                     f"Unknown Symphonics status {remote_status!r}; check it with them.")
+                     gettext_noop("Unknown Symphonics status %(status)s; check it with them."),
+                     {"status": repr(remote_status)})
     elif intervention.status == Status.APPROVED:
         _unflag(intervention)
     return True
@@ -379,9 +389,11 @@ def _verification_apply(intervention: Intervention, document: InterventionDocume
     document.save(update_fields=["remote_verification_status", "verification_status",
                                  "verification_notes", "verified_at", "sent_at"])
     if document.verification_status == Verification.REJECTED:
+        # The kind's label stays lazy: it is translated when the item is read.
+        label = dict(InterventionDocument.Kind.choices).get(document.kind, document.kind)
         _flag(intervention, ATTENTION_DOCUMENT_REJECTED,
-              f"{document.get_kind_display()} rejected by Symphonics: "
-              f"{notes or 'no reason given'}")
+              gettext_noop("%(document)s rejected by Symphonics: %(notes)s"),
+              {"document": label, "notes": notes or _("no reason given")})
     return True
 
 
@@ -503,18 +515,21 @@ def intervention_publication_refused(*, intervention: Intervention, error: Perma
     intervention.status = Status.PUBLISH_FAILED
     intervention.last_error = f"{reason} ({fields})" if fields else reason
     _flag(intervention, ATTENTION_PUBLISH_FAILED,
-          f"Publication refused by Symphonics: {intervention.last_error}")
+          gettext_noop("Publication refused by Symphonics: %(error)s"),
+          {"error": intervention.last_error})
     intervention.save(update_fields=["status", "last_error", "updated_at"])
 
 
 def intervention_error_note(*, intervention: Intervention, error: str,
-                            attention: str = "", attention_kind: str = "") -> None:
+                            attention: str = "", attention_kind: str = "",
+                            attention_values: dict | None = None) -> None:
     """Keep the last error visible on the intervention (the outbox retries it);
-    with `attention`, also raise an item of `attention_kind` for a manager."""
+    with `attention` (an English source text filled with `attention_values`
+    when read), also raise an item of `attention_kind` for a manager."""
     Intervention.objects.filter(pk=intervention.pk).update(last_error=error[:4000],
                                                            updated_at=timezone.now())
     if attention:
-        _flag(intervention, attention_kind, attention)
+        _flag(intervention, attention_kind, attention, attention_values)
 
 
 def documents_mark_sent(*, documents: list[InterventionDocument]) -> None:
@@ -525,7 +540,8 @@ def documents_mark_sent(*, documents: list[InterventionDocument]) -> None:
 def intervention_refresh(*, intervention: Intervention) -> Intervention:
     """Read the status from Symphonics now ("refresh status" and the poll)."""
     if not intervention.symphonics_id:
-        raise ServiceError("not_published", "Symphonics does not have this intervention yet.",
+        raise ServiceError("not_published",
+                           gettext("Symphonics does not have this intervention yet."),
                            status=409)
     try:
         remote = symphonics_client(intervention.connection).get_intervention(
@@ -533,11 +549,13 @@ def intervention_refresh(*, intervention: Intervention) -> Intervention:
     except PermanentError as exc:
         if exc.status_code != 404:
             raise
-        reason = (f"Symphonics no longer knows {intervention.symphonics_id} "
-                  "(the sandbox is reset daily); publish it again or ask Symphonics.")
+        reason = gettext_noop("Symphonics no longer knows %(id)s (the sandbox is reset daily); "
+                              "publish it again or ask Symphonics.")
+        values = {"id": intervention.symphonics_id}
         intervention_error_note(intervention=intervention, error=str(exc), attention=reason,
-                                attention_kind=ATTENTION_UNKNOWN_REMOTE)
-        raise ServiceError("unknown_at_symphonics", reason, status=404) from exc
+                                attention_kind=ATTENTION_UNKNOWN_REMOTE, attention_values=values)
+        raise ServiceError("unknown_at_symphonics", gettext(reason) % values,
+                           status=404) from exc
     return intervention_remote_apply(intervention=intervention, remote=remote,
                                      source=Source.POLL)
 
@@ -552,9 +570,10 @@ def _symphonics_answer() -> Iterator[None]:
     except PlatformError as exc:
         if exc.retryable:
             raise ServiceError("symphonics_unavailable",
-                               f"Symphonics did not answer; try again later. ({exc})",
-                               status=503) from exc
-        raise ServiceError("symphonics_error", f"Symphonics refused the request: {exc}",
+                               gettext("Symphonics did not answer; try again later. (%(error)s)")
+                               % {"error": exc}, status=503) from exc
+        raise ServiceError("symphonics_error",
+                           gettext("Symphonics refused the request: %(error)s") % {"error": exc},
                            details=exc.error.details or {}, status=502) from exc
 
 
@@ -575,7 +594,7 @@ def pdl_validate(*, pdl: str) -> tuple[PdlCheck, bool]:
     problems = Problems()
     problems.matches({"pdl": pdl}, "pdl", "pdl", PDL_RE, PDL_MESSAGE)
     if problems.fields:
-        raise ServiceError("validation_error", PDL_MESSAGE, details=problems.fields)
+        raise ServiceError("validation_error", str(PDL_MESSAGE), details=problems.fields)
     key = _cache_key("pdl", pdl)
     cached = cache.get(key)
     if cached is not None:
@@ -599,7 +618,8 @@ def pdl_lookup(*, street: str, postal_code: str, city: str, customer_name: str
     problems.text(address, "city", "address.city")
     problems.text({"customer_name": customer_name}, "customer_name", "customer_name")
     if problems.fields:
-        raise ServiceError("validation_error", "The address is incomplete; see details.",
+        raise ServiceError("validation_error",
+                           gettext("The address is incomplete; see details."),
                            details=problems.fields)
     key = _cache_key("pdl-lookup", street.strip().lower(), postal_code.strip(),
                      city.strip().lower(), customer_name.strip().lower())
@@ -612,7 +632,8 @@ def pdl_lookup(*, street: str, postal_code: str, city: str, customer_name: str
             log=LogContext(action="validation.pdl_lookup", entity_type="symphonics.pdl",
                            secrets=(customer_name,)))
     if match is None:
-        raise ServiceError("not_found", "Symphonics finds no PDL for this address.", status=404)
+        raise ServiceError("not_found", gettext("Symphonics finds no PDL for this address."),
+                           status=404)
     _remember(key, asdict(match))
     return match, False
 
@@ -621,8 +642,8 @@ def user_validate(*, email: str) -> tuple[UserCheck, bool]:
     """Whether the e-mail has a Symphonics account (and its status)."""
     email = email.strip()
     if not is_email(email):
-        raise ServiceError("validation_error", "Enter a valid e-mail address.",
-                           details={"email": ["Enter a valid e-mail address."]})
+        message = str(EMAIL_MESSAGE)
+        raise ServiceError("validation_error", message, details={"email": [message]})
     key = _cache_key("user", email.lower())
     cached = cache.get(key)
     if cached is not None:
@@ -640,11 +661,57 @@ def intervention_check_pdl(*, intervention: Intervention) -> PdlCheck:
     check, _ = pdl_validate(pdl=intervention.pdl)
     if check.valid and check.address:
         address = check.address
-        message = (f"Valid: {address['street']}, {address['postal_code']} {address['city']}"
-                   + (f" ({check.meter_type} meter)" if check.meter_type else ""))
+        where = f"{address['street']}, {address['postal_code']} {address['city']}"
+        if check.meter_type:
+            message = gettext("Valid: %(address)s (%(meter)s meter)") % {
+                "address": where, "meter": check.meter_type}
+        else:
+            message = gettext("Valid: %(address)s") % {"address": where}
+    elif not check.valid:
+        message = gettext("Not valid: %(reason)s") % {"reason": check.message}
     else:
-        message = f"Not valid: {check.message}" if not check.valid else "Valid"
+        message = gettext("Valid")
     Intervention.objects.filter(pk=intervention.pk).update(
         pdl_valid=check.valid, pdl_checked_at=timezone.now(), pdl_check_message=message[:300])
     return check
 
+
+
+# What a manager may correct on an intervention before Symphonics has it; the
+# rest is decided by the hub or by Symphonics.
+INTERVENTION_CORRECTABLE_FIELDS = frozenset({
+    "customer_first_name", "customer_last_name", "customer_email", "customer_phone",
+    "address", "postal_code", "city", "pdl", "pce", "installer_user_id",
+    "installer_company_id", "installer_name", "completion_date", "connection",
+})
+
+
+def intervention_update(*, intervention: Intervention, changes: dict[str, Any]) -> Intervention:
+    """Correct an intervention that Symphonics does not have yet.
+
+    Only the fields a person may correct are taken (others are a
+    `validation_error` naming them); the result is checked by the model's own
+    validators before anything is saved.
+    """
+    refused = sorted(set(changes) - INTERVENTION_CORRECTABLE_FIELDS)
+    if refused:
+        raise ServiceError(
+            "validation_error", gettext("These fields cannot be changed here."),
+            details={name: [gettext("This field cannot be changed here.")] for name in refused})
+    with transaction.atomic():
+        locked = _locked(intervention)
+        if not locked.is_editable:
+            raise _state_error(locked, str(_("changed")))
+        if not changes:
+            return locked
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        try:
+            locked.full_clean(validate_unique=False, validate_constraints=False)
+        except ValidationError as error:
+            raise ServiceError(
+                "validation_error", gettext("The intervention was not changed."),
+                details={name: [str(message) for message in messages]
+                         for name, messages in error.message_dict.items()}) from error
+        locked.save(update_fields=[*changes, "updated_at"])
+    return locked

@@ -29,6 +29,8 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.validators import single_line_error
 
@@ -39,15 +41,19 @@ POSTAL_CODE_RE = re.compile(r"[0-9]{5}")
 FRENCH_PHONE_RE = re.compile(r"\+33[1-9][0-9]{8}")
 EXTERNAL_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,100}")
 
-PDL_MESSAGE = "PDL must be 14 digits."
-PCE_MESSAGE = "PCE must be 14 digits, or GI followed by 6 digits."
-POSTAL_CODE_MESSAGE = "Postal code must be 5 digits."
-PHONE_MESSAGE = "Phone must be a French number in E.164 format, e.g. +33612345678."
-EMAIL_MESSAGE = "Enter a valid e-mail address."
-EXTERNAL_ID_MESSAGE = "Up to 100 letters, digits, or the characters _ . : -"
+PDL_MESSAGE = _("PDL must be 14 digits.")
+PCE_MESSAGE = _("PCE must be 14 digits, or GI followed by 6 digits.")
+POSTAL_CODE_MESSAGE = _("Postal code must be 5 digits.")
+PHONE_MESSAGE = _("Phone must be a French number in E.164 format, e.g. +33612345678.")
+EMAIL_MESSAGE = _("Enter a valid e-mail address.")
+EXTERNAL_ID_MESSAGE = _("Up to 100 letters, digits, or the characters _ . : -")
+REQUIRED_MESSAGE = _("This field is required.")
 
-REQUIRED_DOCUMENT_TYPES = {"invoice": "an invoice",
-                           "attestation_honneur": "an attestation sur l'honneur"}
+# Each missing document is its own sentence, so translators see it whole.
+REQUIRED_DOCUMENT_TYPES = {
+    "invoice": _("An invoice (invoice) is required."),
+    "attestation_honneur": _("An attestation sur l'honneur (attestation_honneur) is required."),
+}
 PHOTO_TYPES = ("before", "after")
 
 _email = EmailValidator(message=EMAIL_MESSAGE)
@@ -101,13 +107,14 @@ class Problems:
         self.fields: dict[str, list[str]] = {}
 
     def add(self, path: str, message: str) -> None:
-        self.fields.setdefault(path, []).append(message)
+        # In the language of the request that asked, as any other error message.
+        self.fields.setdefault(path, []).append(str(message))
 
     def text(self, data: Mapping, key: str, path: str, *, required: bool = True) -> str | None:
         value = data.get(key)
         if value in (None, ""):
             if required:
-                self.add(path, "This field is required.")
+                self.add(path, REQUIRED_MESSAGE)
             return None
         text = str(value)
         error = single_line_error(text)
@@ -127,14 +134,14 @@ class Problems:
         if value is not None:
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                self.add(path, "Must be an http(s) URL.")
+                self.add(path, gettext("Must be an http(s) URL."))
 
     def positive(self, data: Mapping, key: str, path: str) -> None:
         value = data.get(key)
         if value is None:
-            self.add(path, "This field is required.")
+            self.add(path, REQUIRED_MESSAGE)
         elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            self.add(path, "Quantity must be a positive number.")
+            self.add(path, gettext("Quantity must be a positive number."))
 
 
 def intervention_problems(payload: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -159,7 +166,7 @@ def intervention_problems(payload: Mapping[str, Any]) -> dict[str, list[str]]:
 
     services = payload.get("services") or []
     if not services:
-        problems.add("services", "At least one service (CEE operation) is required.")
+        problems.add("services", gettext("At least one service (CEE operation) is required."))
     for i, service in enumerate(services):
         problems.text(service, "code", f"services[{i}].code")
         problems.text(service, "name", f"services[{i}].name")
@@ -176,9 +183,9 @@ def intervention_problems(payload: Mapping[str, Any]) -> dict[str, list[str]]:
         problems.text(document, "name", f"documents[{i}].name")
         problems.url(document, "url", f"documents[{i}].url")
     present = {document.get("type") for document in documents}
-    for kind, label in REQUIRED_DOCUMENT_TYPES.items():
+    for kind, message in REQUIRED_DOCUMENT_TYPES.items():
         if kind not in present:
-            problems.add("documents", f"{label[0].upper()}{label[1:]} ({kind}) is required.")
+            problems.add("documents", message)
 
     photos = payload.get("photos") or []
     for i, photo in enumerate(photos):
@@ -186,14 +193,15 @@ def intervention_problems(payload: Mapping[str, Any]) -> dict[str, list[str]]:
     kinds = {photo.get("type") for photo in photos}
     for kind in PHOTO_TYPES:
         if kind not in kinds:
-            problems.add("photos", f"At least one {kind!r} photo is required.")
+            problems.add("photos", gettext("At least one %(kind)s photo is required.")
+                         % {"kind": repr(kind)})
 
     installer = payload.get("installer") or {}
     problems.text(installer, "id", "installer.id")
     problems.text(installer, "company_id", "installer.company_id", required=False)
     problems.text(installer, "name", "installer.name")
     if not payload.get("completion_date"):
-        problems.add("completion_date", "This field is required.")
+        problems.add("completion_date", REQUIRED_MESSAGE)
     problems.matches(payload, "external_id", "external_id", EXTERNAL_ID_RE, EXTERNAL_ID_MESSAGE)
     return problems.fields
 
@@ -201,23 +209,26 @@ def intervention_problems(payload: Mapping[str, Any]) -> dict[str, list[str]]:
 def _photo(problems: Problems, photo: Mapping, path: str) -> None:
     kind = problems.text(photo, "type", f"{path}.type")
     if kind is not None and kind not in PHOTO_TYPES:
-        problems.add(f"{path}.type", "Must be 'before' or 'after'.")
+        problems.add(f"{path}.type", gettext("Must be 'before' or 'after'."))
     problems.url(photo, "url", f"{path}.url")
     coordinates = photo.get("coordinates")
     if not isinstance(coordinates, Mapping):
-        problems.add(f"{path}.coordinates", "The photo needs its GPS coordinates.")
+        problems.add(f"{path}.coordinates", gettext("The photo needs its GPS coordinates."))
     else:
         for key, bound in (("latitude", 90), ("longitude", 180)):
             value = coordinates.get(key)
             if isinstance(value, bool) or not isinstance(value, int | float):
-                problems.add(f"{path}.coordinates.{key}", "This field is required.")
+                problems.add(f"{path}.coordinates.{key}", REQUIRED_MESSAGE)
             elif not -bound <= value <= bound:
-                problems.add(f"{path}.coordinates.{key}", f"Must be between {-bound} and {bound}.")
+                problems.add(f"{path}.coordinates.{key}",
+                             gettext("Must be between %(low)s and %(high)s.")
+                             % {"low": -bound, "high": bound})
     taken_at = photo.get("timestamp")
     if not taken_at:
-        problems.add(f"{path}.timestamp", "The photo needs the time it was taken.")
+        problems.add(f"{path}.timestamp", gettext("The photo needs the time it was taken."))
     elif not _is_aware(taken_at):
-        problems.add(f"{path}.timestamp", "Must be an ISO 8601 date-time with a time zone.")
+        problems.add(f"{path}.timestamp",
+                     gettext("Must be an ISO 8601 date-time with a time zone."))
 
 
 def _is_aware(value: str) -> bool:

@@ -76,7 +76,15 @@ def test_it_shows_no_show_candidates_on_the_live_page(manager_client, onss):
         page = manager_client.get("/admin/dimona/shift/live/")
         assert page.status_code == 200
         assert [s.pk for s in page.context["candidates"]] == [late.pk]
-        manager_client.post("/admin/dimona/shift/live/", {"shift": late.pk, "action": "no_show"})
+        # A no-show sends a Dimona-Cancel: the Live page asks for a confirmation first.
+        asked = manager_client.post("/admin/dimona/shift/live/",
+                                    {"shift": late.pk, "action": "no_show"}, follow=True)
+        late.refresh_from_db()
+        assert late.status == Shift.Status.ACCEPTED
+        assert "A Dimona-Cancel for period 77 will be sent to the ONSS" in asked.content.decode()
+        done = manager_client.post(asked.redirect_chain[-1][0].split("?")[0],
+                                   {"apply": "1", "next": "/admin/dimona/shift/live/"})
+        assert done["Location"] == "/admin/dimona/shift/live/"
     late.refresh_from_db()
     assert late.status == Shift.Status.NO_SHOW
     assert late.declarations.get(kind="cancel").reason == "no_show"

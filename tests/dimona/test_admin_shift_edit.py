@@ -55,6 +55,8 @@ def test_it_sends_a_dimona_update_when_a_declared_shifts_hours_move(manager_clie
         assert response.status_code == 302, response.content
         drive_outbox(traveller)
 
+    said = [str(m) for m in manager_client.get(response["Location"]).context["messages"]]
+    assert "The hours moved: a Dimona-Update for period 77 is sent to the ONSS." in said
     shift.refresh_from_db()
     assert shift.end == brussels(2026, 11, 23, 22, 30)
     update = shift.declarations.get(kind="update")
@@ -70,9 +72,16 @@ def test_it_sends_nothing_for_a_move_within_the_threshold_or_an_undeclared_shift
     shift = declared_shift(onss)
     undeclared = ShiftFactory(start=brussels(2026, 11, 23, 17), end=brussels(2026, 11, 23, 21))
 
-    assert save(manager_client, shift, change_form(shift, end="21:05:00")).status_code == 302
-    assert save(manager_client, undeclared,
-                change_form(undeclared, end="23:00:00")).status_code == 302
+    within = save(manager_client, shift, change_form(shift, end="21:05:00"))
+    moved = save(manager_client, undeclared, change_form(undeclared, end="23:00:00"))
+    assert within.status_code == moved.status_code == 302
+
+    # Never silently nothing: each edit says why no Update went out.
+    said = [str(m) for m in manager_client.get(within["Location"]).context["messages"]]
+    assert ("The hours changed by at most 15 minutes from the declared ones: no "
+            "Dimona-Update is needed.") in said
+    assert ("The hours changed. The shift is not declared yet: its Dimona-In will carry "
+            "the new hours.") in said
 
     assert not shift.declarations.filter(kind="update").exists()
     assert not undeclared.declarations.exists()

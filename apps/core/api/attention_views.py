@@ -12,11 +12,18 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import generics, serializers
 
 from apps.core.api.permissions import IsManager
+from apps.core.api.strict import StrictQueryParamsMixin
 from apps.core.attention_selectors import attention_object_url, attention_open_items
 from apps.core.models import AttentionItem
 
 
 class AttentionItemOutputSerializer(serializers.ModelSerializer):
+    # Translated when read: in the request's language, whoever raised the item.
+    # `kind` is what a client should branch on.
+    summary = serializers.CharField(
+        source="summary_text", read_only=True,
+        help_text="What needs a look, in the request's language (Accept-Language or the "
+                  "user's preference).")
     object_url = serializers.SerializerMethodField(
         help_text="The admin page of the object the item is about; empty if it has none.")
 
@@ -40,7 +47,7 @@ class AttentionItemFilter(django_filters.FilterSet):
         fields = ["domain", "kind"]
 
 
-class AttentionListView(generics.ListAPIView):
+class AttentionListView(StrictQueryParamsMixin, generics.ListAPIView):
     """Open attention items, newest first, filterable by domain and kind."""
 
     permission_classes = [IsManager]

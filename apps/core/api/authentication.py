@@ -9,8 +9,10 @@ stored, so a leaked database gives no usable tokens.
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from apps.core.locale import activate_for_user
 from apps.core.models import ApiToken
 
 
@@ -24,18 +26,21 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() not in self.schemes:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Invalid token header.")
+            raise exceptions.AuthenticationFailed(_("Invalid token header."))
         try:
             key = header[1].decode()
         except UnicodeError as exc:
-            raise exceptions.AuthenticationFailed("Invalid token header.") from exc
+            raise exceptions.AuthenticationFailed(_("Invalid token header.")) from exc
         token = ApiToken.objects.for_key(key).select_related("user").first()
         if token is None or not token.user.is_active:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+            raise exceptions.AuthenticationFailed(_("Invalid or revoked token."))
         # Touch at most once a minute, so reads do not turn into writes.
         now = timezone.now()
         if not token.last_used_at or (now - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # The middleware only knows session users: a token client gets its
+        # user's language and time zone from here on, errors included.
+        activate_for_user(request, token.user)
         return token.user, token
 
     def authenticate_header(self, request) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -78,7 +79,7 @@ def _code_for(exc: Exception) -> str:
 
 def _message_for(exc: Exception) -> str:
     if isinstance(exc, exceptions.ValidationError):
-        return "The request is invalid; see details."
+        return gettext("The request is invalid; see details.")
     detail = getattr(exc, "detail", None)
     return str(detail) if detail is not None else str(exc)
 
@@ -92,8 +93,9 @@ def _details_for(exc: Exception) -> Any:
 
 
 def json_handler404(request, exception=None):
-    return error_response(404, "not_found", f"No endpoint at {request.path}.")
+    return error_response(404, "not_found",
+                          gettext("No endpoint at %(path)s.") % {"path": request.path})
 
 
 def json_handler500(request):
-    return error_response(500, "server_error", "Unexpected error; it has been logged.")
+    return error_response(500, "server_error", gettext("Unexpected error; it has been logged."))

@@ -22,6 +22,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.strict import StrictQueryParamsMixin
 from apps.core.errors import ServiceError
 from apps.core.models import Connection
 from apps.core.oauth import OAUTH_ERROR, oauth_complete, oauth_start
@@ -33,7 +34,7 @@ PROVIDER_TEXT_LIMIT = 200
 _error_response = OpenApiResponse(description="`OAUTH_ERROR` in the API's error shape.")
 
 
-class OAuthConnectView(APIView):
+class OAuthConnectView(StrictQueryParamsMixin, APIView):
     """Start connecting a connection's account: the provider's sign-in page.
 
     Answers 302 to it, or `{"authorization_url"}` to a client that asks for
@@ -60,8 +61,21 @@ class OAuthConnectView(APIView):
         return HttpResponseRedirect(url)
 
 
-class OAuthCallbackView(APIView):
+class OAuthCallbackView(StrictQueryParamsMixin, APIView):
     """Where the provider sends the user back: the code is exchanged and the tokens stored."""
+
+    # What an authorization server may add to the redirect beside what we
+    # read, so that a provider following the standards is not refused:
+    # RFC 6749 §4.1.2.1 (error_uri), RFC 9207 (iss), OpenID Connect Session
+    # Management (session_state), and what Google adds (scope, authuser,
+    # prompt, hd). Anything else is a 400 naming it, as elsewhere in the API.
+    provider_query_params = frozenset({"error_uri", "iss", "session_state", "scope",
+                                       "authuser", "prompt", "hd"})
+    read_query_params = frozenset({"state", "code", "error", "error_description"})
+
+    def allowed_query_params(self) -> set[str]:
+        return super().allowed_query_params() | self.read_query_params | (
+            self.provider_query_params)
 
     @extend_schema(
         operation_id="oauth_callback",

@@ -1,5 +1,6 @@
 """Who may use the API: members of the Manager or Admin groups (and superusers)."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 MANAGER_GROUP = "Manager"
@@ -22,14 +23,14 @@ def is_admin(user) -> bool:
 
 
 class IsManager(BasePermission):
-    message = "Only members of the Manager or Admin group may use this endpoint."
+    message = _("Only members of the Manager or Admin group may use this endpoint.")
 
     def has_permission(self, request, view) -> bool:
         return is_manager(request.user)
 
 
 class IsAdmin(BasePermission):
-    message = "Only members of the Admin group may use this endpoint."
+    message = _("Only members of the Admin group may use this endpoint.")
 
     def has_permission(self, request, view) -> bool:
         return is_admin(request.user)

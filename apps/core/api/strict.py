@@ -30,6 +30,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.fields import SkipField, empty, get_error_detail
 from rest_framework.filters import SearchFilter
+from rest_framework.generics import ListAPIView
 from rest_framework.settings import api_settings
 
 UNKNOWN_FIELD = "unknown_field"
@@ -190,7 +191,9 @@ class StrictQueryParamsMixin:
         for backend_class in getattr(self, "filter_backends", ()):
             allowed |= self._filter_params(backend_class())
         paginator = getattr(self, "paginator", None)
-        if paginator is not None and getattr(self, "action", None) == "list":
+        # A viewset's list has action "list"; a ListAPIView has no action at all.
+        if paginator is not None and (getattr(self, "action", None) == "list"
+                                      or isinstance(self, ListAPIView)):
             allowed |= {param["name"] for param in paginator.get_schema_operation_parameters(self)}
         return allowed
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class SyncLog(models.Model):
@@ -14,57 +15,64 @@ class SyncLog(models.Model):
     """
 
     class Direction(models.TextChoices):
-        OUTBOUND = "outbound", "Outbound"
-        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", _("Outbound")
+        INBOUND = "inbound", _("Inbound")
 
     class Status(models.TextChoices):
-        SUCCESS = "success", "Success"
-        FAILED = "failed", "Failed"
-        CONFLICT = "conflict", "Conflict"
-        RETRY = "retry", "Retry"
-        SKIPPED = "skipped", "Skipped"
+        SUCCESS = "success", _("Success")
+        FAILED = "failed", _("Failed")
+        CONFLICT = "conflict", _("Conflict")
+        RETRY = "retry", _("Retry")
+        SKIPPED = "skipped", _("Skipped")
         # Written before the request goes out, then updated with the outcome:
         # a row still "started" is an exchange cut off (the worker was killed).
-        STARTED = "started", "Started, no outcome recorded"
+        STARTED = "started", _("Started, no outcome recorded")
 
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    platform = models.CharField(max_length=40)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    platform = models.CharField(_("platform"), max_length=40)
     context = models.CharField(
-        max_length=120, blank=True, help_text="Tenant or account the exchange belongs to."
+        _("context"), max_length=120, blank=True,
+        help_text=_("Tenant or account the exchange belongs to.")
     )
-    entity_type = models.CharField(max_length=60, blank=True)
-    entity_id = models.CharField(max_length=120, blank=True)
-    direction = models.CharField(max_length=10, choices=Direction.choices)
-    action = models.CharField(max_length=120)
-    status = models.CharField(max_length=10, choices=Status.choices)
-    http_method = models.CharField(max_length=10, blank=True)
-    url = models.CharField(max_length=500, blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    request_headers = models.JSONField(default=dict, blank=True)
-    request_body = models.TextField(blank=True)
-    response_headers = models.JSONField(default=dict, blank=True)
-    response_body = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    attempt = models.PositiveSmallIntegerField(default=1)
-    retry_count = models.PositiveSmallIntegerField(default=0)
-    next_retry_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    entity_type = models.CharField(_("entity type"), max_length=60, blank=True)
+    entity_id = models.CharField(_("entity ID"), max_length=120, blank=True)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    action = models.CharField(_("action"), max_length=120)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    http_method = models.CharField(_("HTTP method"), max_length=10, blank=True)
+    url = models.CharField(_("URL"), max_length=500, blank=True)
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    request_headers = models.JSONField(_("request headers"), default=dict, blank=True)
+    request_body = models.TextField(_("request body"), blank=True)
+    response_headers = models.JSONField(_("response headers"), default=dict, blank=True)
+    response_body = models.TextField(_("response body"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=1)
+    retry_count = models.PositiveSmallIntegerField(_("retry count"), default=0)
+    next_retry_at = models.DateTimeField(_("next retry at"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     request_id = models.CharField(
-        max_length=100, blank=True, help_text="Our request id (X-Request-ID) that caused it."
+        _("request ID"), max_length=100, blank=True,
+        help_text=_("Our request id (X-Request-ID) that caused it.")
     )
     remote_request_id = models.CharField(
-        max_length=100, blank=True, help_text="The platform's own request id, for its support."
+        _("remote request ID"), max_length=100, blank=True,
+        help_text=_("The platform's own request id, for its support.")
     )
     operation = models.ForeignKey(
-        "OutboundOperation", null=True, blank=True, on_delete=models.SET_NULL,
+        "OutboundOperation", verbose_name=_("operation"), null=True, blank=True,
+        on_delete=models.SET_NULL,
         related_name="logs",
     )
     connection = models.ForeignKey(
-        "Connection", null=True, blank=True, on_delete=models.SET_NULL, related_name="logs",
-        help_text="The account the exchange was made with.",
+        "Connection", verbose_name=_("connection"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="logs",
+        help_text=_("The account the exchange was made with."),
     )
 
     class Meta:
+        verbose_name = _("audit log entry")
+        verbose_name_plural = _("audit log")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["platform", "-created_at"], name="synclog_platform_recent"),

@@ -90,20 +90,21 @@ class Connection(models.Model):
     settings = models.JSONField(_("settings"), default=dict, blank=True)
     # One Fernet token over the JSON of Credentials: decrypted on demand, so a
     # lost key makes this connection fail readably instead of every query.
-    encrypted_credentials = models.TextField(blank=True, editable=False)
+    encrypted_credentials = models.TextField(_("encrypted credentials"), blank=True, editable=False)
     credentials_version = models.PositiveIntegerField(
-        default=0, editable=False,
+        _("credentials version"), default=0, editable=False,
         help_text=_("Incremented at each change of credentials (a rotated refresh token)."))
     token_expires_at = models.DateTimeField(_("access token expires at"), null=True, blank=True)
     granted_scopes = models.JSONField(_("granted scopes"), default=list, blank=True)
-    connected_by = models.ForeignKey(django_settings.AUTH_USER_MODEL, null=True, blank=True,
+    connected_by = models.ForeignKey(django_settings.AUTH_USER_MODEL,
+                                     verbose_name=_("connected by"), null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
-    connected_at = models.DateTimeField(null=True, blank=True)
+    connected_at = models.DateTimeField(_("connected at"), null=True, blank=True)
     last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = ConnectionQuerySet.as_manager()
 

@@ -18,14 +18,15 @@ class ExternalMapping(models.Model):
 
     entity_type = models.CharField(_("entity type"), max_length=60)
     local_id = models.CharField(_("local id"), max_length=64)
-    connection = models.ForeignKey("core.Connection", on_delete=models.CASCADE,
+    connection = models.ForeignKey("core.Connection", verbose_name=_("connection"),
+                                   on_delete=models.CASCADE,
                                    related_name="mappings")
     external_id = models.CharField(_("external id"), max_length=200)
     secondary_id = models.CharField(
         _("secondary id"), max_length=200, blank=True,
         help_text=_("A second reference the platform uses (our reference on its side)."))
     raw = models.JSONField(_("as the platform last sent it"), default=dict, blank=True)
-    content_hash = models.CharField(max_length=64, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
                               default=Status.SYNCED)
     synced_at = models.DateTimeField(_("synced at"), null=True, blank=True)
@@ -58,11 +59,13 @@ class SyncRun(models.Model):
         ERROR = "error", _("Error")
 
     kind = models.CharField(_("kind"), max_length=80)
-    connection = models.ForeignKey("core.Connection", on_delete=models.CASCADE,
+    connection = models.ForeignKey("core.Connection", verbose_name=_("connection"),
+                                   on_delete=models.CASCADE,
                                    related_name="sync_runs")
     trigger = models.CharField(_("trigger"), max_length=10, choices=Trigger.choices,
                                default=Trigger.AUTOMATIC)
-    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    triggered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("triggered by"),
+                                     null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
     direction = models.CharField(_("direction"), max_length=10, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices,
@@ -77,8 +80,8 @@ class SyncRun(models.Model):
     errors = models.PositiveIntegerField(_("errors"), default=0)
     # The first errors only, each with the record it concerns: enough to act on.
     error_samples = models.JSONField(_("first errors"), default=list, blank=True)
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(_("progress done"), default=0)
+    progress_total = models.PositiveIntegerField(_("progress total"), null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
@@ -100,12 +103,13 @@ class SyncRun(models.Model):
 class SyncCursor(models.Model):
     """Where the last sync of one stream stopped: a sync token, a delta link, a time."""
 
-    connection = models.ForeignKey("core.Connection", on_delete=models.CASCADE,
+    connection = models.ForeignKey("core.Connection", verbose_name=_("connection"),
+                                   on_delete=models.CASCADE,
                                    related_name="cursors")
     stream = models.CharField(_("stream"), max_length=80)
     value = models.TextField(_("cursor"), blank=True,
                              help_text=_("Opaque; empty means the next run is a full resync."))
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("sync cursor")
@@ -131,7 +135,8 @@ class Conflict(models.Model):
 
     entity_type = models.CharField(_("entity type"), max_length=60)
     local_id = models.CharField(_("local id"), max_length=64)
-    connection = models.ForeignKey("core.Connection", on_delete=models.CASCADE,
+    connection = models.ForeignKey("core.Connection", verbose_name=_("connection"),
+                                   on_delete=models.CASCADE,
                                    related_name="conflicts")
     local_value = models.JSONField(_("ours"), default=dict)
     remote_value = models.JSONField(_("theirs"), default=dict)
@@ -140,7 +145,8 @@ class Conflict(models.Model):
                               default=Status.OPEN)
     resolution = models.CharField(_("resolution"), max_length=12, choices=Resolution.choices,
                                   blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("resolved by"),
+                                    null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

@@ -9,8 +9,10 @@ from rest_framework import serializers
 
 from apps.core.api.fields import AwareDateTimeField
 from apps.core.api.strict import StrictInputMixin
+from apps.core.attention_selectors import attention_reason_text
 from apps.core.fields import mask
 from apps.core.models import Connection
+from apps.core.models.attention import stored_text
 from apps.dimona import services
 from apps.dimona.client import PLATFORM
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
@@ -45,7 +47,7 @@ class EmployerSerializer(StrictInputMixin, serializers.ModelSerializer):
         if self.instance:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
-            raise serializers.ValidationError("An employer with this number exists.")
+            raise serializers.ValidationError(_("An employer with this number exists."))
         return number
 
     def validate_joint_commission(self, value: str) -> str:
@@ -54,7 +56,7 @@ class EmployerSerializer(StrictInputMixin, serializers.ModelSerializer):
 
 
 class WorkerOutputSerializer(serializers.ModelSerializer):
-    ssin = serializers.SerializerMethodField(help_text="Masked: only the last 3 digits show.")
+    ssin = serializers.SerializerMethodField(help_text=_("Masked: only the last 3 digits show."))
 
     class Meta:
         model = Worker
@@ -86,26 +88,35 @@ class WorkerNamesSerializer(StrictInputMixin, serializers.Serializer):
 
 
 class DeclarationOutputSerializer(serializers.ModelSerializer):
+    error = serializers.SerializerMethodField(
+        help_text=_("The last error, in the reader's language; empty if none."))
+
     class Meta:
         model = DimonaDeclaration
         fields = ["id", "shift", "kind", "status", "result", "declaration_id", "period_id",
                   "anomalies", "reason", "declared_start", "declared_end", "error",
                   "poll_count", "created_at", "sent_at", "completed_at"]
 
+    def get_error(self, declaration: DimonaDeclaration) -> str:
+        return stored_text(declaration.error)
+
 
 class ShiftOutputSerializer(serializers.ModelSerializer):
     declarations = DeclarationOutputSerializer(many=True, read_only=True)
     # From the attention queue (annotated by `shifts_with_attention`).
     needs_attention = serializers.BooleanField(
-        read_only=True, help_text="A declaration was refused or needs a manual check.")
-    attention_reason = serializers.CharField(
-        read_only=True, help_text="The newest open reason, empty if none.")
+        read_only=True, help_text=_("A declaration was refused or needs a manual check."))
+    attention_reason = serializers.SerializerMethodField(
+        help_text=_("The newest open reason, in the reader's language; empty if none."))
 
     class Meta:
         model = Shift
         fields = ["id", "employer", "worker", "start", "end", "status", "clock_in_at",
                   "validated_start", "validated_end", "needs_attention", "attention_reason",
                   "declarations"]
+
+    def get_attention_reason(self, shift: Shift) -> str:
+        return attention_reason_text(shift)
 
 
 class ShiftInputSerializer(StrictInputMixin, serializers.Serializer):
@@ -116,7 +127,8 @@ class ShiftInputSerializer(StrictInputMixin, serializers.Serializer):
     start = AwareDateTimeField()
     end = AwareDateTimeField()
     declared_late = serializers.BooleanField(
-        default=False, help_text="Record a shift that has already started (its Dimona is late).")
+        default=False,
+        help_text=_("Record a shift that has already started (its Dimona is late)."))
 
     output_serializer_class = ShiftOutputSerializer
     validates_partial_data = True
@@ -163,5 +175,5 @@ class HoursInputSerializer(StrictInputMixin, serializers.Serializer):
 
     def validate(self, data):
         if "start" in data and "end" in data and data["end"] <= data["start"]:
-            raise serializers.ValidationError({"end": "The end must be after the start."})
+            raise serializers.ValidationError({"end": _("The end must be after the start.")})
         return data

@@ -7,6 +7,7 @@ import hmac
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch
+from django.utils.translation import gettext
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
@@ -166,7 +167,7 @@ class CronSecretAuthentication(BaseAuthentication):
         secret = settings.CRON_SECRET
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if not secret or scheme != "Bearer" or not hmac.compare_digest(given.strip(), secret):
-            raise AuthenticationFailed("A valid cron secret is required.")
+            raise AuthenticationFailed(gettext("A valid cron secret is required."))
         return AnonymousUser(), "cron"
 
     def authenticate_header(self, request) -> str:

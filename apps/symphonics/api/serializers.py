@@ -20,6 +20,8 @@ from rest_framework import serializers
 
 from apps.core.api.fields import AwareDateTimeField
 from apps.core.api.strict import StrictInputMixin, raise_input_error
+from apps.core.attention_selectors import attention_reason_text
+from apps.core.models.attention import stored_text
 from apps.symphonics.models import (
     Intervention,
     InterventionDocument,
@@ -264,10 +266,16 @@ class PhotoOutputSerializer(serializers.ModelSerializer):
 
 
 class StatusChangeOutputSerializer(serializers.ModelSerializer):
+    notes = serializers.SerializerMethodField(
+        help_text="The hub's note on this change, in the reader's language; empty if none.")
+
     class Meta:
         model = InterventionStatusChange
         fields = ["remote_status", "status", "previous_remote_status", "notes", "source",
                   "occurred_at", "applied"]
+
+    def get_notes(self, change: InterventionStatusChange) -> str:
+        return stored_text(change.notes)
 
 
 class InterventionOutputSerializer(serializers.ModelSerializer):
@@ -282,8 +290,8 @@ class InterventionOutputSerializer(serializers.ModelSerializer):
     # From the attention queue (annotated by `interventions_with_details`).
     needs_attention = serializers.BooleanField(
         read_only=True, help_text="Something here waits for a manager (see attention_reason).")
-    attention_reason = serializers.CharField(
-        read_only=True, help_text="The newest open reason, empty if none.")
+    attention_reason = serializers.SerializerMethodField(
+        help_text="The newest open reason, in the reader's language; empty if none.")
 
     class Meta:
         model = Intervention
@@ -293,6 +301,9 @@ class InterventionOutputSerializer(serializers.ModelSerializer):
                   "documents", "photos", "installer", "completion_date", "pdl_valid",
                   "pdl_checked_at", "pdl_check_message", "created_at", "published_at",
                   "synced_at", "status_history"]
+
+    def get_attention_reason(self, intervention: Intervention) -> str:
+        return attention_reason_text(intervention)
 
 
 class PdlCheckOutputSerializer(serializers.Serializer):

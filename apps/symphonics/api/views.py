@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.filters import SearchFilter
@@ -65,10 +66,17 @@ class InterventionViewSet(StrictQueryParamsMixin, mixins.ListModelMixin,
         return self._intervention_response(intervention, status.HTTP_202_ACCEPTED)
 
 
+# These views ask Symphonics while the client waits: its failures are answered
+# 503 (no answer, or its circuit is open) and 502 (it refused), which nothing
+# in the view itself shows the schema generator. No body given: the schema's
+# error shape and the standard descriptions fill them in.
+_PLATFORM_ERRORS = {502: None, 503: None}
+
+
 class PdlValidationView(StrictQueryParamsMixin, APIView):
     """Symphonics' answer for a PDL (valid ones are cached a few hours)."""
 
-    @extend_schema(responses=s.PdlCheckOutputSerializer)
+    @extend_schema(responses={200: s.PdlCheckOutputSerializer, **_PLATFORM_ERRORS})
     def get(self, request, pdl: str):
         check, cached = services.pdl_validate(pdl=pdl)
         return Response(s.PdlCheckOutputSerializer({**asdict(check), "cached": cached}).data)
@@ -77,7 +85,12 @@ class PdlValidationView(StrictQueryParamsMixin, APIView):
 class PdlLookupView(StrictQueryParamsMixin, APIView):
     """The PDL Symphonics finds for an address and a customer name."""
 
-    @extend_schema(request=s.PdlLookupInputSerializer, responses=s.PdlMatchOutputSerializer)
+    @extend_schema(request=s.PdlLookupInputSerializer, responses={
+        200: s.PdlMatchOutputSerializer,
+        404: OpenApiResponse(description=_(
+            "`not_found`: Symphonics finds no PDL for this address.")),
+        **_PLATFORM_ERRORS,
+    })
     def post(self, request):
         data = s.validated(s.PdlLookupInputSerializer(data=request.data))
         match, cached = services.pdl_lookup(**data["address"],
@@ -88,7 +101,7 @@ class PdlLookupView(StrictQueryParamsMixin, APIView):
 class UserValidationView(StrictQueryParamsMixin, APIView):
     """Whether an e-mail has a Symphonics account (existing ones are cached)."""
 
-    @extend_schema(responses=s.UserCheckOutputSerializer)
+    @extend_schema(responses={200: s.UserCheckOutputSerializer, **_PLATFORM_ERRORS})
     def get(self, request, email: str):
         check, cached = services.user_validate(email=email)
         return Response(s.UserCheckOutputSerializer({**asdict(check), "cached": cached}).data)
