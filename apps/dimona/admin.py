@@ -13,17 +13,6 @@ from datetime import datetime
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import (
-    Case,
-    Exists,
-    JSONField,
-    OuterRef,
-    Q,
-    Subquery,
-    TextField,
-    Value,
-    When,
-)
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -58,11 +47,15 @@ from apps.core.models.attention import stored_text
 from apps.dimona import services
 from apps.dimona.models import DimonaDeclaration, Employer, Shift, Worker
 from apps.dimona.selectors import (
+    IN_FLIGHT,
     NO_SHOW_AFTER,
+    RESOLVED,
     no_show_candidates,
     shift_active_in,
+    shift_declaration_annotations,
     shift_declared_hours,
     shifts_of_day,
+    shifts_without_stale_attention,
 )
 from apps.dimona.validators import normalise_digits, validate_ssin
 
@@ -91,14 +84,6 @@ SHIFT_TONES = {
     Shift.Status.CANCELLED: "muted",
     Shift.Status.NO_SHOW: "warning",
 }
-# Sent to the ONSS and not answered yet: what a page waits for.
-IN_FLIGHT = (Status.PENDING, Status.SENT, Status.WAITING_SIGEDIS)
-# What "poll now" can ask the ONSS about again.
-POLLABLE = (Status.SENT, Status.WAITING_SIGEDIS, Status.MANUAL_CHECK)
-# A cancelled shift needs nothing more unless its Cancel itself went wrong.
-RESOLVED = (Shift.Status.CANCELLED, Shift.Status.NO_SHOW)
-CANCEL_NEEDS_ATTENTION = (Status.REFUSED, Status.FAILED, Status.MANUAL_CHECK,
-                          Status.ACCEPTED_WITH_WARNINGS)
 # How much of a long error a list cell shows; the rest is in its tooltip.
 SHORT_ERROR = 60
 # How much of an attention reason the shifts' list shows; the rest is in its tooltip.
@@ -510,24 +495,6 @@ class ShiftForm(forms.ModelForm):
         return data
 
 
-def shift_annotations() -> dict:
-    """What the list, the page, the buttons and the refresh read of each shift's
-    declarations, as subqueries: no query per row."""
-    declarations = DimonaDeclaration.objects.filter(shift=OuterRef("pk"))
-    latest = declarations.order_by("-created_at", "-pk")
-    active_in = DimonaDeclaration.objects.active_in().filter(shift=OuterRef("pk"))
-    latest_cancel = declarations.filter(kind=Kind.CANCEL).order_by("-created_at", "-pk")
-    return {
-        "dimona_status": Subquery(latest.values("status")[:1]),
-        "dimona_kind": Subquery(latest.values("kind")[:1]),
-        "active_in_status": Subquery(active_in.values("status")[:1]),
-        "active_in_period": Subquery(active_in.values("period_id")[:1]),
-        "cancel_status": Subquery(latest_cancel.values("status")[:1]),
-        "dimona_in_flight": Exists(declarations.filter(status__in=IN_FLIGHT)),
-        "dimona_pollable": Exists(declarations.filter(status__in=POLLABLE)),
-    }
-
-
 @admin.register(Shift)
 class ShiftAdmin(ObjectActionsMixin, AutoRefreshMixin, AttentionColumnMixin, BigTableAdmin):
     form = ShiftForm
@@ -557,25 +524,8 @@ class ShiftAdmin(ObjectActionsMixin, AutoRefreshMixin, AttentionColumnMixin, Big
         ]
 
     def get_queryset(self, request):
-        shifts = super().get_queryset(request).annotate(**shift_annotations())
-        # An open item about a cancelled shift only matters while its Cancel
-        # itself went wrong: what was said of its earlier declarations, or an
-        # outcome of theirs arriving after the Cancel, is stale.
-        stale = Q(status__in=RESOLVED) & ~Q(cancel_status__in=CANCEL_NEEDS_ATTENTION)
-        return shifts.annotate(
-            needs_attention=Case(When(stale, then=Value(False)),
-                                 default=shifts.query.annotations["needs_attention"]),
-            attention_reason=Case(When(stale, then=Value("")),
-                                  default=shifts.query.annotations["attention_reason"]),
-            attention_reason_msgid=Case(
-                When(stale, then=Value("")),
-                default=shifts.query.annotations["attention_reason_msgid"],
-                output_field=TextField()),
-            attention_reason_values=Case(
-                When(stale, then=Value(None, output_field=JSONField())),
-                default=shifts.query.annotations["attention_reason_values"],
-                output_field=JSONField()),
-        )
+        return shifts_without_stale_attention(
+            super().get_queryset(request).annotate(**shift_declaration_annotations()))
 
     @admin.display(description=_("start"), ordering="start")
     def start_local(self, shift: Shift) -> str:

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import CharField, Count, Exists, OuterRef, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    JSONField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -65,9 +78,67 @@ def shifts_of_day(day: date) -> QuerySet[Shift]:
     return Shift.objects.with_parties().filter(start__gte=start, start__lt=end)
 
 
+# Sent to the ONSS and not answered yet: what a page waits for.
+IN_FLIGHT = (DimonaDeclaration.Status.PENDING, DimonaDeclaration.Status.SENT,
+             DimonaDeclaration.Status.WAITING_SIGEDIS)
+# What "poll now" can ask the ONSS about again.
+POLLABLE = (DimonaDeclaration.Status.SENT, DimonaDeclaration.Status.WAITING_SIGEDIS,
+            DimonaDeclaration.Status.MANUAL_CHECK)
+# A cancelled shift needs nothing more unless its Cancel itself went wrong.
+RESOLVED = (Shift.Status.CANCELLED, Shift.Status.NO_SHOW)
+CANCEL_NEEDS_ATTENTION = (DimonaDeclaration.Status.REFUSED, DimonaDeclaration.Status.FAILED,
+                          DimonaDeclaration.Status.MANUAL_CHECK,
+                          DimonaDeclaration.Status.ACCEPTED_WITH_WARNINGS)
+
+
+def shift_declaration_annotations() -> dict:
+    """What lists, pages, buttons and refreshes read of each shift's
+    declarations, as subqueries: no query per row."""
+    declarations = DimonaDeclaration.objects.filter(shift=OuterRef("pk"))
+    latest = declarations.order_by("-created_at", "-pk")
+    active_in = DimonaDeclaration.objects.active_in().filter(shift=OuterRef("pk"))
+    latest_cancel = declarations.filter(
+        kind=DimonaDeclaration.Kind.CANCEL).order_by("-created_at", "-pk")
+    return {
+        "dimona_status": Subquery(latest.values("status")[:1]),
+        "dimona_kind": Subquery(latest.values("kind")[:1]),
+        "active_in_status": Subquery(active_in.values("status")[:1]),
+        "active_in_period": Subquery(active_in.values("period_id")[:1]),
+        "cancel_status": Subquery(latest_cancel.values("status")[:1]),
+        "dimona_in_flight": Exists(declarations.filter(status__in=IN_FLIGHT)),
+        "dimona_pollable": Exists(declarations.filter(status__in=POLLABLE)),
+    }
+
+
+def shifts_without_stale_attention(shifts: QuerySet[Shift]) -> QuerySet[Shift]:
+    """`shifts` (annotated with the attention queue and `cancel_status`) with
+    what is said of a cancelled shift hidden unless its Cancel itself went
+    wrong: what was said of its earlier declarations, or an outcome of theirs
+    arriving after the Cancel, is stale."""
+    stale = Q(status__in=RESOLVED) & ~Q(cancel_status__in=CANCEL_NEEDS_ATTENTION)
+    annotations = shifts.query.annotations
+    return shifts.annotate(
+        needs_attention=Case(When(stale, then=Value(False)),
+                             default=annotations["needs_attention"]),
+        attention_reason=Case(When(stale, then=Value("")),
+                              default=annotations["attention_reason"]),
+        attention_reason_msgid=Case(When(stale, then=Value("")),
+                                    default=annotations["attention_reason_msgid"],
+                                    output_field=TextField()),
+        attention_reason_values=Case(When(stale, then=Value(None, output_field=JSONField())),
+                                     default=annotations["attention_reason_values"],
+                                     output_field=JSONField()),
+    )
+
+
 def shifts_with_attention() -> QuerySet[Shift]:
-    """Shifts with `needs_attention` and `attention_reason` from the attention queue."""
-    return Shift.objects.annotate(**attention_annotations(Shift))
+    """Shifts with `needs_attention` and `attention_reason` from the attention
+    queue, a cancelled shift's stale items left out."""
+    latest_cancel = DimonaDeclaration.objects.filter(
+        shift=OuterRef("pk"), kind=DimonaDeclaration.Kind.CANCEL).order_by("-created_at", "-pk")
+    return shifts_without_stale_attention(
+        Shift.objects.annotate(**attention_annotations(Shift),
+                               cancel_status=Subquery(latest_cancel.values("status")[:1])))
 
 
 def _newest_declaration() -> QuerySet[DimonaDeclaration]:

@@ -64,3 +64,19 @@ def test_it_shows_the_attention_of_a_shift_still_on(manager_client):
 
     assert listed(manager_client, needs_attention="1") == {
         shift.pk: "Dimona accepted with warnings: 90017-510"}
+
+
+def test_the_shifts_api_hides_the_same_stale_item(api_client):
+    stale = cancelled_shift(cancel_status=Status.ACCEPTED)
+    services.shift_attention_raise(shift=stale, kind=services.ATTENTION_REFUSED,
+                                   summary="Dimona-update refused: 00913-355")
+    failed = cancelled_shift(cancel_status=Status.REFUSED)
+    services.shift_attention_raise(shift=failed, kind=services.ATTENTION_REFUSED,
+                                   summary="Dimona-cancel refused: 90377-369")
+
+    shifts = {row["id"]: row for row in api_client.get("/api/dimona/shifts/").json()["results"]}
+
+    assert (shifts[stale.pk]["needs_attention"], shifts[stale.pk]["attention_reason"]) == (
+        False, "")
+    assert shifts[failed.pk]["needs_attention"] is True
+    assert shifts[failed.pk]["attention_reason"] == "Dimona-cancel refused: 90377-369"
