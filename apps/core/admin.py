@@ -25,6 +25,7 @@ from apps.core.admin_display import (
     choice_badge,
     entity_link,
     operation_links,
+    short_text,
     synclog_links,
     time_column,
     webhook_event_links,
@@ -222,9 +223,7 @@ class OutboundOperationAdmin(ObjectActionsMixin, AutoRefreshMixin, ActionsOnlyAd
 
     @admin.display(description=_("last error"))
     def short_error(self, obj: OutboundOperation) -> str:
-        if len(obj.last_error) <= 80:
-            return obj.last_error
-        return format_html('<span title="{}">{}…</span>', obj.last_error, obj.last_error[:80])
+        return short_text(obj.last_error)
 
     @admin.display(description=_("payload"))
     def payload_pretty(self, obj: OutboundOperation) -> str:

@@ -43,6 +43,18 @@ from apps.core.models import (
 )
 
 EMPTY = "—"
+# How much of a long text (an error, a reason) a list cell shows by default.
+SHORT_TEXT_LENGTH = 60
+
+
+def short_text(text: str, length: int = SHORT_TEXT_LENGTH) -> str:
+    """A long text cut for a list cell, whole in its tooltip, so wide columns
+    still fit a 1400 px screen beside the sidebars."""
+    if not text:
+        return EMPTY
+    if len(text) <= length:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[:length])
 
 # -- badges -----------------------------------------------------------------------------------
 

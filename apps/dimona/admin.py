@@ -29,6 +29,7 @@ from apps.core.admin_display import (
     choice_badge,
     register_entity,
     related_links,
+    short_text,
     status_badge,
     time_column,
 )
@@ -84,8 +85,6 @@ SHIFT_TONES = {
     Shift.Status.CANCELLED: "muted",
     Shift.Status.NO_SHOW: "warning",
 }
-# How much of a long error a list cell shows; the rest is in its tooltip.
-SHORT_ERROR = 60
 # How much of an attention reason the shifts' list shows; the rest is in its tooltip.
 ATTENTION_SHOWN = 40
 
@@ -130,15 +129,6 @@ def two_line_time(moment: datetime | None) -> str:
 
 def shift_status_badge(shift: Shift) -> str:
     return choice_badge(shift, "status", SHIFT_TONES)
-
-
-def short_text(text: str, length: int = SHORT_ERROR) -> str:
-    """A long text cut for a list cell, whole in its tooltip."""
-    if not text:
-        return EMPTY
-    if len(text) <= length:
-        return text
-    return format_html('<span title="{}">{}…</span>', text, text[:length])
 
 
 def _hours(start: datetime | None, end: datetime | None) -> str:

@@ -127,3 +127,12 @@ def test_it_shows_each_breaker_as_a_labelled_badge(admin_client):
     # No call has failed: every registered platform's breaker is closed.
     assert ('<span class="hub-badge hub-badge--ok" data-status="closed">'
             "closed: calls go through</span>") in page
+
+
+def test_short_text_keeps_a_short_text_and_cuts_a_long_one_with_the_whole_in_its_tooltip():
+    from apps.core.admin_display import EMPTY, short_text
+
+    assert short_text("") == EMPTY
+    assert short_text("timeout") == "timeout"
+    cut = short_text("x" * 100, 10)
+    assert cut == f'<span title="{"x" * 100}">{"x" * 10}…</span>'
