@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_permission_codename, get_user_model
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
 
 from apps.core.models import OutboundOperation, SyncLog, WebhookEvent
@@ -18,6 +20,16 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.test")
     password = factory.django.Password("pw-user-1")
 
+
+
+def view_only_user(*models):
+    """A staff account with the view permission of `models` and nothing else."""
+    user = UserFactory(is_staff=True)
+    user.user_permissions.set([
+        Permission.objects.get(content_type=ContentType.objects.get_for_model(model),
+                               codename=get_permission_codename("view", model._meta))
+        for model in models])
+    return user
 
 class SyncLogFactory(factory.django.DjangoModelFactory):
     class Meta:

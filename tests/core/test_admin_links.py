@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_permission_codename
-from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
@@ -31,8 +29,8 @@ from apps.core.models import (
 from tests.factories import (
     OutboundOperationFactory,
     SyncLogFactory,
-    UserFactory,
     WebhookEventFactory,
+    view_only_user,
 )
 
 pytestmark = pytest.mark.django_db
@@ -63,16 +61,6 @@ def events_known(monkeypatch):
             connection_id=entity_id).values("pk")))
     monkeypatch.setitem(admin_display._event_subjects, "acme", lambda event: (
         [(ENTITY_TYPE, str(event.connection_id))] if event.connection_id else []))
-
-
-def _viewer(*models):
-    """A staff account with the view permission of `models` and nothing else."""
-    user = UserFactory(is_staff=True)
-    user.user_permissions.set([
-        Permission.objects.get(content_type=ContentType.objects.get_for_model(model),
-                               codename=get_permission_codename("view", model._meta))
-        for model in models])
-    return user
 
 
 def _rows(response) -> list:
@@ -220,7 +208,7 @@ def test_it_links_an_attention_item_to_its_operation_and_audit_rows(admin_client
 
 
 def test_it_refuses_an_object_to_a_user_who_may_not_see_its_model(client, connection):
-    client.force_login(_viewer(SyncLog))
+    client.force_login(view_only_user(SyncLog))
 
     response = client.get(entity_url(ENTITY_TYPE, str(connection.pk)))
 
@@ -307,7 +295,7 @@ def test_it_says_why_a_succeeded_operation_cannot_be_retried(admin_client):
 
 
 def test_it_refuses_retry_now_to_a_user_who_may_only_look(client, operation):
-    client.force_login(_viewer(OutboundOperation))
+    client.force_login(view_only_user(OutboundOperation))
 
     page = client.get(_change_page(OutboundOperation, operation.pk))
     response = client.post(reverse("admin:core_outboundoperation_action_retry_now",

@@ -10,9 +10,6 @@ from __future__ import annotations
 import pytest
 import time_machine
 from django.contrib import admin
-from django.contrib.auth import get_permission_codename
-from django.contrib.auth.models import Permission
-from django.contrib.contenttypes.models import ContentType
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
@@ -20,7 +17,7 @@ from django.urls import reverse
 from apps.core.models import OutboundOperation
 from apps.dimona.models import DimonaDeclaration, Shift
 from tests.dimona.factories import ShiftFactory, brussels
-from tests.factories import UserFactory
+from tests.factories import view_only_user
 
 pytestmark = pytest.mark.django_db
 
@@ -34,19 +31,9 @@ ACTIONS = sorted(
     key=lambda pair: (pair[0]._meta.label, pair[1]))
 
 
-def _viewer(*models):
-    """A staff account with the view permission of `models` and nothing else."""
-    user = UserFactory(is_staff=True)
-    user.user_permissions.set([
-        Permission.objects.get(content_type=ContentType.objects.get_for_model(model),
-                               codename=get_permission_codename("view", model._meta))
-        for model in models])
-    return user
-
-
 @pytest.fixture
 def shift_viewer(client):
-    user = _viewer(Shift)
+    user = view_only_user(Shift)
     client.force_login(user)
     return user
 
@@ -108,7 +95,7 @@ def test_it_does_nothing_with_an_action_posted_anyway(client, shift_viewer, decl
 @pytest.mark.parametrize("model", sorted(admin.site._registry, key=lambda m: m._meta.label),
                          ids=lambda model: model._meta.label)
 def test_it_offers_no_action_to_who_may_only_view_the_model(client, model):
-    client.force_login(_viewer(model))
+    client.force_login(view_only_user(model))
     opts = model._meta
 
     page = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
@@ -123,7 +110,7 @@ def test_it_refuses_an_action_called_directly_by_who_may_only_view(rf, model, na
     model_admin = admin.site.get_model_admin(model)
     action, _, _ = model_admin.get_action(name)
     request = rf.post("/", {"apply": "1"})
-    request.user = _viewer(model)
+    request.user = view_only_user(model)
     request._messages = CookieStorage(request)
 
     assert "change" in getattr(action, "allowed_permissions", ())

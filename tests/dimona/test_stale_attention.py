@@ -28,6 +28,16 @@ FLEXI_WARNING = {"errorId": "90017-510", "label": {"fr": "Conditions flexi non r
 IN_ID, UPDATE_ID, CANCEL_ID = 900000000001, 900000000002, 900000000003
 
 
+def declare_then_move_an_hour(shift, traveller) -> None:
+    """Declare the shift, let the In be accepted, then move its hours (an Update)."""
+    services.shift_declare(shift=shift)
+    drive_outbox(traveller)
+    shift.refresh_from_db()
+    services.shift_update(shift=shift, employer=shift.employer, worker=shift.worker,
+                          start=shift.start + timedelta(hours=1),
+                          end=shift.end + timedelta(hours=1))
+
+
 def cancel_while_an_update_is_in_flight(onss, *, update_result: str, update_anomalies: list,
                                         cancel_result: str = "A",
                                         cancel_anomalies: list | None = None):
@@ -37,12 +47,7 @@ def cancel_while_an_update_is_in_flight(onss, *, update_result: str, update_anom
     onss.result(IN_ID, "A", period_id=77)
     shift = ShiftFactory(start=brussels(2026, 11, 23, 17))
     with time_machine.travel(brussels(2026, 11, 22, 20), tick=False) as traveller:
-        services.shift_declare(shift=shift)
-        drive_outbox(traveller)
-        shift.refresh_from_db()
-        services.shift_update(shift=shift, employer=shift.employer, worker=shift.worker,
-                              start=shift.start + timedelta(hours=1),
-                              end=shift.end + timedelta(hours=1))
+        declare_then_move_an_hour(shift, traveller)
         run_due_operations()  # the Update is sent, its result not polled yet
         services.shift_cancel(shift=shift, reason="closed")
         onss.result(UPDATE_ID, update_result, period_id=77, anomalies=update_anomalies)
@@ -91,12 +96,7 @@ def test_it_still_raises_an_update_refused_on_a_shift_that_goes_on(onss):
     onss.result(UPDATE_ID, "B", period_id=77, anomalies=[WRONG_COMMISSION])
     shift = ShiftFactory(start=brussels(2026, 11, 23, 17))
     with time_machine.travel(brussels(2026, 11, 22, 20), tick=False) as traveller:
-        services.shift_declare(shift=shift)
-        drive_outbox(traveller)
-        shift.refresh_from_db()
-        services.shift_update(shift=shift, employer=shift.employer, worker=shift.worker,
-                              start=shift.start + timedelta(hours=1),
-                              end=shift.end + timedelta(hours=1))
+        declare_then_move_an_hour(shift, traveller)
         drive_outbox(traveller)
 
     assert list(attention_open_for(shift)) == [services.ATTENTION_REFUSED]
