@@ -519,8 +519,9 @@ class InterventionAdmin(ObjectActionsMixin, AutoRefreshMixin, AttentionColumnMix
     def validate_pdl(self, request, queryset):
         def report(obj: Intervention, check) -> None:
             obj.refresh_from_db(fields=["pdl_check_message"])
-            self.message_user(request, f"{obj.external_id}: PDL {obj.pdl} — "
-                                       f"{obj.pdl_check_message}",
+            self.message_user(request, gettext("%(intervention)s: PDL %(pdl)s — %(answer)s") % {
+                "intervention": obj.external_id, "pdl": obj.pdl,
+                "answer": stored_text(obj.pdl_check_message)},
                               messages.SUCCESS if check.valid else messages.WARNING)
 
         run_service_action(self, request, queryset,
