@@ -198,6 +198,8 @@ LANGUAGES = [
 # The catalogues are kept as .po in the repository; `manage.py
 # compile_translations` writes the .mo files next to them (not committed).
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our English shows dates day first and times on a 24-hour clock.
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 # Stored in UTC; shown in the user's zone (their preference, apps.core.locale),
 # in Brussels time when they have none.

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Keyword arguments whose value a person reads in the back-office.
 LABEL_KEYWORDS = {"description", "label", "help_text", "verbose_name", "verbose_name_plural",
                   "empty_label", "title", "summary", "consequence"}
+# Class attributes (of an app config, an admin site, a list filter) that a person reads.
+ASSIGNED_LABELS = {"verbose_name", "verbose_name_plural", "site_header", "site_title",
+                   "index_title", "title", "empty_value_display"}
 # Calls whose text argument (at that position) a person reads.
 MESSAGE_CALLS = {"message_user": 1, "success": 1, "error": 1, "warning": 1, "info": 1,
                  "ServiceError": 1, "ValidationError": 0}
@@ -51,7 +54,7 @@ def _interface_modules() -> list[Path]:
         if "migrations" in parts or "simulator" in parts or "api" in parts:
             continue
         if path.name.startswith(("admin", "services", "forms", "preferences", "dashboard",
-                                 "digest", "validators")):
+                                 "digest", "validators", "apps")):
             modules.append(path)
     return modules
 
@@ -59,6 +62,11 @@ def _interface_modules() -> list[Path]:
 def _unmarked_in_module(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and WORD.search(_literal_text(node.value)):
+            names = {getattr(target, "id", None) for target in node.targets}
+            if names & ASSIGNED_LABELS:
+                found.append(f"{_shown(path)}:{node.lineno} {names.pop()} = "
+                             f"{_literal_text(node.value)!r}")
         if not isinstance(node, ast.Call):
             continue
         for keyword in node.keywords:
@@ -104,11 +112,12 @@ def test_the_checks_find_unmarked_text(tmp_path):
     module = tmp_path / "admin.py"
     module.write_text('admin.display(description="Last error")\n'
                       'self.message_user(request, f"{obj}: sent to the ONSS")\n'
-                      'admin.display(description=_("Marked"))\n')
+                      'admin.display(description=_("Marked"))\n'
+                      'verbose_name = "Integration core"\n')
     template = tmp_path / "page.html"
     template.write_text('<p>Hello there</p><p>{% translate "Marked" %}</p>'
                         '<span title="A tip">{{ value }}</span>')
 
-    assert len(_unmarked_in_module(module)) == 2
+    assert len(_unmarked_in_module(module)) == 3
     assert [line.split(": ", 1)[1] for line in _unmarked_in_template(template)] == [
         "'A tip'", "'Hello'", "'there'"]

@@ -20,6 +20,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 
 from apps.core.errors import ServiceError
 from apps.core.http import PlatformError
@@ -73,7 +74,7 @@ class ActionsOnlyAdmin(BigTableAdmin):
 class PlatformFilter(admin.SimpleListFilter):
     """Platforms from the registry, not from a SELECT DISTINCT over a log table."""
 
-    title = "platform"
+    title = _("platform")
     parameter_name = "platform"
 
     def lookups(self, request, model_admin):

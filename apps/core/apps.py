@@ -1,6 +1,7 @@
 from django.apps import AppConfig, apps
 from django.contrib.admin.apps import AdminConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _sync_groups(sender, **kwargs) -> None:
@@ -17,7 +18,7 @@ def _sync_groups(sender, **kwargs) -> None:
 class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
-    verbose_name = "Integration core"
+    verbose_name = _("Integration core")
 
     def ready(self) -> None:
         from apps.core.api import schema  # noqa: F401 - registers the OpenAPI extensions

@@ -227,8 +227,10 @@ class DeclarationInline(admin.TabularInline):
     model = DimonaDeclaration
     extra = 0
     can_delete = False
-    fields = ("kind", "status_badge", "result", "period_id", "anomaly_list", "reason",
-              "short_error", "sent", "completed")
+    # The status badge already says the ONSS result (A, W, B, S): no column of
+    # its own, so the table fits 1400 px beside the sidebar.
+    fields = ("kind", "status_badge", "period_id", "anomaly_list", "reason", "short_error",
+              "sent", "completed")
     readonly_fields = fields
     ordering = ("created_at",)
 
@@ -516,6 +518,13 @@ class ShiftAdmin(ObjectActionsMixin, AutoRefreshMixin, AttentionColumnMixin, Big
     def get_queryset(self, request):
         return shifts_without_stale_attention(
             super().get_queryset(request).annotate(**shift_declaration_annotations()))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A shift the ONSS has heard of is cancelled, never deleted: its
+        # declarations are the record of what was sent.
+        if obj is not None and getattr(obj, "dimona_kind", None):
+            return False
+        return super().has_delete_permission(request, obj)
 
     @admin.display(description=_("start"), ordering="start")
     def start_local(self, shift: Shift) -> str:

@@ -62,7 +62,7 @@ def test_it_formats_a_time_in_the_readers_language():
     with translation.override("en"), timezone.override("Europe/Brussels"):
         shown = local_time(MOMENT)
 
-    assert "12/02/2026" in shown
+    assert "02/12/2026 14:05" in shown
     assert "CET</time>" in shown
 
 

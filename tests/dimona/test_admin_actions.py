@@ -123,7 +123,7 @@ def test_it_validates_hours_and_says_an_update_goes_out_past_the_threshold(manag
     text = form.content.decode()
     assert 'value="2026-11-23T17:00"' in text and 'value="2026-11-23T21:30"' in text
     assert "a Dimona-Update for period 77 will be sent to the ONSS" in text
-    assert "from the hours the ONSS knows (11/23/2026 5 p.m. – 9:30 p.m. CET)" in text
+    assert "from the hours the ONSS knows (23/11/2026 17:00 – 21:30 CET)" in text
     assert "more than 15 minutes" in text
     assert f"{shift}: hours recorded; a Dimona-Update for period 77 is sent to the ONSS." in (
         messages_of(done))
@@ -248,7 +248,7 @@ def test_it_says_when_a_no_show_can_be_recorded(manager_client, onss):
                                    follow=True)
 
     reason = offered(page)["mark_no_show"].reason
-    assert "30 minutes after the start" in reason and "5:30 p.m. CET" in reason
+    assert "30 minutes after the start" in reason and "17:30 CET" in reason
     assert any("30 minutes after the start" in m for m in messages_of(done))
     assert Shift.objects.get(pk=shift.pk).status == Shift.Status.ACCEPTED
 
@@ -317,3 +317,18 @@ def test_it_shows_no_button_to_a_user_who_may_only_view(client, shift_viewer):
     assert page.status_code == 200
     assert page.context["object_actions"] == []
     assert b"hub-object-actions" not in page.content
+
+
+def test_a_declared_shift_offers_no_delete_button_and_refuses_the_delete_page(manager_client):
+    declared = ShiftFactory()
+    DimonaDeclaration.objects.create(shift=declared, kind="in", status="accepted",
+                                     period_id="77")
+    undeclared = ShiftFactory()
+
+    page = manager_client.get(reverse("admin:dimona_shift_change", args=[declared.pk]))
+    refused = manager_client.get(reverse("admin:dimona_shift_delete", args=[declared.pk]))
+    allowed = manager_client.get(reverse("admin:dimona_shift_delete", args=[undeclared.pk]))
+
+    assert reverse("admin:dimona_shift_delete", args=[declared.pk]) not in page.content.decode()
+    assert refused.status_code == 403
+    assert allowed.status_code == 200

@@ -33,7 +33,7 @@ def test_it_shows_times_with_their_zone(manager_client):
 
     page = manager_client.get(DECLARATIONS)
 
-    assert "8 p.m. CET" in page.content.decode()
+    assert "20:00 CET" in page.content.decode()
 
 
 def test_it_links_a_declaration_to_its_operations_and_audit_rows(manager_client, onss):

@@ -100,6 +100,6 @@ def test_it_shows_times_in_the_readers_own_zone(manager_client, manager_user):
 
     # 17:00 in Brussels is 16:00 in London.
     assert "Start (Europe/London)" in live and "<td>16:00</td>" in live
-    assert "4 p.m. GMT" in listed
+    assert "16:00 GMT" in listed
     no_show = {o.action.name: o for o in page.context["object_actions"]}["mark_no_show"]
-    assert "(from 4:30 p.m. GMT)" in no_show.reason
+    assert "(from 16:30 GMT)" in no_show.reason

@@ -71,3 +71,11 @@ def publish(django_capture_on_commit_callbacks) -> Callable[[Intervention], Outb
         return OutboundOperation.objects.get(pk=intervention.publish_operation_id)
 
     return publish
+
+
+@pytest.fixture
+def live_symphonics(simulator, live_server):
+    """Symphonics sending its webhooks to the live hub, a moment after each event."""
+    return simulator(hub_webhook_url=live_server.url + "/api/webhooks/symphonics/",
+                     processing_delay_seconds=1.0, verification_delay_seconds=0.2,
+                     webhook_delay_seconds=0.3)

@@ -51,3 +51,16 @@ def change_form_data(response) -> dict:
             for name in inline_form.fields:
                 _form_value(data, f"{formset.prefix}-{index}-{name}", inline_form[name].value())
     return data
+
+
+def settled(sim, external_id: str, status: str) -> Callable[[], bool]:
+    """The intervention reached `status` at Symphonics and every webhook was delivered."""
+
+    def check() -> bool:
+        with sim.lock:
+            sim.run_due()
+            found = sim.lifecycle.find_by_external_id(external_id)
+            reached = found is not None and found.status == status
+        return reached and sim.webhooks.pending() == 0
+
+    return check

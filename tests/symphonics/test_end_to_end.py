@@ -13,7 +13,6 @@ after their event for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ import requests
 from apps.core.models import ApiToken, WebhookEvent
 from apps.symphonics.simulator import SymphonicsSimulator
 from tests.symphonics.factories import PROOF, create_payload
-from tests.symphonics.helpers import wait_until
+from tests.symphonics.helpers import settled, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -50,23 +49,8 @@ def hub(live_server, manager_user) -> Hub:
 
 
 @pytest.fixture
-def symphonics(simulator, live_server) -> SymphonicsSimulator:
-    return simulator(hub_webhook_url=live_server.url + "/api/webhooks/symphonics/",
-                     processing_delay_seconds=1.0, verification_delay_seconds=0.2,
-                     webhook_delay_seconds=0.3)
-
-
-def settled(sim: SymphonicsSimulator, external_id: str, status: str) -> Callable[[], bool]:
-    """The intervention reached `status` at Symphonics and every webhook was delivered."""
-
-    def check() -> bool:
-        with sim.lock:
-            sim.run_due()
-            found = sim.lifecycle.find_by_external_id(external_id)
-            reached = found is not None and found.status == status
-        return reached and sim.webhooks.pending() == 0
-
-    return check
+def symphonics(live_symphonics) -> SymphonicsSimulator:
+    return live_symphonics
 
 
 def test_it_validates_publishes_and_gets_approved_by_webhook(hub, symphonics):
