@@ -308,6 +308,8 @@ SIMULATORS = {
         "factory": "apps.symphonics.simulator.build",
         "port": env.int("SYMPHONICS_SIM_PORT", 8102),
     },
+    "zenchef": {"factory": "apps.restosync.simulator.build",
+                "port": env.int("ZENCHEF_SIM_PORT", 8103)},
 }
 
 
@@ -333,6 +335,18 @@ DIMONA_UPDATE_THRESHOLD_MINUTES = env.int("DIMONA_UPDATE_THRESHOLD_MINUTES", def
 # After a send whose outcome is unknown, how long to keep looking for the
 # period before sending again (the ONSS usually processes within seconds).
 DIMONA_RECONCILE_WAIT_SECONDS = env.int("DIMONA_RECONCILE_WAIT_SECONDS", default=120)
+
+# --- Zenchef (Formitable v1.2) --------------------------------------------
+# docs/restosync.md. Production: https://api.formitable.com (a connection may
+# override it); the connector adds /api/v1.2/.
+ZENCHEF_API_URL = env.str("ZENCHEF_API_URL", default=_simulator_url("zenchef"))
+# The `source` Zenchef records for our bookings, which its external-reference
+# look-up (booking/external/{source}/{ref}) is keyed by.
+ZENCHEF_EXTERNAL_SOURCE = env.str("ZENCHEF_EXTERNAL_SOURCE", default="workforce-hub")
+# The platform's quota per restaurant; only tests and benchmarks shorten the window.
+ZENCHEF_RATE_LIMIT_PER_MINUTE = env.int("ZENCHEF_RATE_LIMIT_PER_MINUTE", default=100)
+ZENCHEF_RATE_WINDOW_SECONDS = env.float("ZENCHEF_RATE_WINDOW_SECONDS", default=60.0)
+ZENCHEF_READ_TIMEOUT_SECONDS = env.float("ZENCHEF_READ_TIMEOUT_SECONDS", default=15.0)
 
 # --- Symphonics -----------------------------------------------------------
 # Setup and flows: docs/symphonics.md. SYMPHONICS_ENVIRONMENT picks the base

@@ -1,0 +1,1 @@
+"""Zenchef, through Formitable's partner API v1.2: client, mapper, webhook format, connector."""
