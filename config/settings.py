@@ -273,6 +273,9 @@ SPECTACULAR_SETTINGS = {
         "ShiftStatusEnum": "apps.dimona.models.Shift.Status",
         "DeclarationStatusEnum": "apps.dimona.models.DimonaDeclaration.Status",
         "InterventionStatusEnum": "apps.symphonics.models.Intervention.Status",
+        "ReservationStatusEnum": "apps.restosync.models.Reservation.Status",
+        "ReservationSourceEnum": "apps.restosync.models.Reservation.Source",
+        "SyncEntityEnum": "apps.restosync.models.SYNC_ENTITIES",
     },
 }
 

@@ -151,6 +151,22 @@ def one_of_each():
     from tests.core.sync_rows import sync_rows
 
     sync_rows()
+    _restosync_rows()
+
+
+def _restosync_rows() -> None:
+    from apps.restosync import services as restosync
+    from tests.restosync import factories
+
+    restaurant = factories.RestaurantFactory()
+    room = factories.DiningRoomFactory(restaurant=restaurant)
+    factories.DiningTableFactory(restaurant=restaurant, room=room)
+    factories.DiningServiceFactory(restaurant=restaurant)
+    factories.OfferFactory(restaurant=restaurant)
+    factories.CustomerFactory(restaurant=restaurant)
+    factories.make_reservation(restaurant=restaurant)
+    restosync.platform_config_create(restaurant=restaurant, platform="zenchef",
+                                     api_key="key", restaurant_uid="uid")
 
 
 @pytest.fixture

@@ -48,6 +48,8 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
 # Why each status may be answered, shown to the client as its description.
 ERROR_DESCRIPTIONS = {
     "400": _("The request is invalid (a field, a query parameter or the body) or breaks a "
@@ -56,6 +58,8 @@ ERROR_DESCRIPTIONS = {
     "403": _("Authenticated, but not allowed to use this endpoint."),
     "404": _("No such object, no such page of the list, or nothing at this address."),
     "409": _("The object's current state, or an existing record, does not allow this."),
+    "415": _("The body's Content-Type is not one this endpoint reads (JSON, form or "
+             "multipart), or the body does not match it."),
     "429": _("Too many requests; `details.retry_after_seconds` and the `Retry-After` header "
              "say when to try again."),
     # Only where a view declares them (`responses={503: None}`): answered by views that
@@ -111,6 +115,9 @@ class HubAutoSchema(AutoSchema):
             statuses.append("404")  # DRF answers a page past the last one with 404
         if self.method not in SAFE_METHODS and getattr(view, "queryset", None) is not None:
             statuses.append("409")  # writes on our objects go through state-checking services
+        if self.method in BODY_METHODS:
+            # DRF reads the body of these (even an action that takes none, to refuse it).
+            statuses.append("415")
         if view.get_throttles():
             statuses.append("429")
         return statuses

@@ -1,0 +1,19 @@
+"""The RestoSync API, included at /api/: restaurants and platform configurations
+under /api/restosync/, the local entities at the paths the issue names."""
+
+from rest_framework.routers import SimpleRouter
+
+from apps.restosync.api import views
+
+# SimpleRouter: no API root view, which would answer /api/ itself.
+router = SimpleRouter()
+router.register("restosync/restaurants", views.RestaurantViewSet, basename="restosync-restaurant")
+router.register("restosync/platform-configs", views.PlatformConfigViewSet,
+                basename="restosync-platform-config")
+router.register("reservations", views.ReservationViewSet, basename="restosync-reservation")
+router.register("dining-services", views.DiningServiceViewSet, basename="restosync-service")
+router.register("offers", views.OfferViewSet, basename="restosync-offer")
+router.register("rooms", views.RoomViewSet, basename="restosync-room")
+router.register("tables", views.TableViewSet, basename="restosync-table")
+
+urlpatterns = router.urls

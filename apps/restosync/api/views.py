@@ -1,0 +1,176 @@
+"""RestoSync API views: validate input, call one service, serialise the result."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from apps.core.api.strict import StrictQueryParamsMixin
+from apps.restosync import selectors, services
+from apps.restosync.api import serializers as s
+from apps.restosync.models import (
+    DiningRoom,
+    DiningService,
+    DiningTable,
+    Offer,
+    Reservation,
+    Restaurant,
+    SyncPlatformConfig,
+)
+
+
+class _ServiceBackedViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
+    """Full CRUD whose writes go through the services: the serializer checks the
+    input, `create_service` / `update_service` / `delete_service` save it."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["restaurant"]
+    entity: str
+
+    def perform_create(self, serializer):
+        serializer.instance = getattr(services, f"{self.entity}_create")(
+            **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = getattr(services, f"{self.entity}_update")(
+            **{self.entity: serializer.instance}, **serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        getattr(services, f"{self.entity}_delete")(**{self.entity: instance})
+
+
+class RestaurantViewSet(_ServiceBackedViewSet):
+    queryset = Restaurant.objects.all()
+    serializer_class = s.RestaurantSerializer
+    filterset_fields = []
+    entity = "restaurant"
+
+
+class RoomViewSet(_ServiceBackedViewSet):
+    queryset = DiningRoom.objects.all()
+    serializer_class = s.RoomSerializer
+    entity = "room"
+
+
+class TableViewSet(_ServiceBackedViewSet):
+    queryset = DiningTable.objects.all()
+    serializer_class = s.TableSerializer
+    filterset_fields = ["restaurant", "room"]
+    entity = "table"
+
+
+class DiningServiceViewSet(_ServiceBackedViewSet):
+    queryset = DiningService.objects.prefetch_related("rooms")
+    serializer_class = s.DiningServiceSerializer
+    entity = "service"
+
+
+class OfferViewSet(_ServiceBackedViewSet):
+    queryset = Offer.objects.all()
+    serializer_class = s.OfferSerializer
+    entity = "offer"
+
+
+class PlatformConfigViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
+    queryset = selectors.platform_configs_list()
+    serializer_class = s.PlatformConfigOutputSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["restaurant", "platform", "is_active"]
+
+    def _response(self, config: SyncPlatformConfig, code: int = status.HTTP_200_OK) -> Response:
+        config = self.get_queryset().get(pk=config.pk)
+        return Response(s.PlatformConfigOutputSerializer(config).data, status=code)
+
+    @extend_schema(request=s.PlatformConfigCreateSerializer,
+                   responses={201: s.PlatformConfigOutputSerializer})
+    def create(self, request):
+        data = s.PlatformConfigCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        config = services.platform_config_create(**data.validated_data, by=request.user)
+        return self._response(config, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.PlatformConfigUpdateSerializer,
+                   responses=s.PlatformConfigOutputSerializer)
+    def partial_update(self, request, pk=None):
+        config = self.get_object()
+        data = s.PlatformConfigUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        config = services.platform_config_update(config=config, **data.validated_data,
+                                                 by=request.user)
+        return self._response(config)
+
+    def perform_destroy(self, instance):
+        services.platform_config_delete(config=instance)
+
+
+class ReservationFilter(django_filters.FilterSet):
+    restaurant = django_filters.ModelChoiceFilter(queryset=Restaurant.objects.all())
+    date = django_filters.DateFilter(
+        help_text=_("A day in the restaurant's own time zone (YYYY-MM-DD)."))
+    status = django_filters.ChoiceFilter(choices=Reservation.Status.choices)
+
+    class Meta:
+        model = Reservation
+        fields = ["restaurant", "date", "status"]
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        # The day is the restaurant's local day, which one filter alone cannot say.
+        data = self.form.cleaned_data
+        filtered = selectors.reservations_list(restaurant=data.get("restaurant"),
+                                               day=data.get("date"), status=data.get("status"))
+        return queryset.filter(pk__in=filtered.values("pk"))
+
+
+class ReservationViewSet(StrictQueryParamsMixin, mixins.ListModelMixin,
+                         mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Reservation.objects.with_links()
+    serializer_class = s.ReservationOutputSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ReservationFilter
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "sync_states": self._sync_states}
+
+    _sync_states = None
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = list(page if page is not None else queryset)
+        # The mappings of the whole page in one query, not one per row.
+        self._sync_states = selectors.reservation_sync_states(rows)
+        data = self.get_serializer(rows, many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def _response(self, reservation: Reservation, code: int = status.HTTP_200_OK) -> Response:
+        reservation = self.get_queryset().get(pk=reservation.pk)
+        return Response(s.ReservationOutputSerializer(reservation).data, status=code)
+
+    @extend_schema(request=s.ReservationCreateSerializer,
+                   responses={201: s.ReservationOutputSerializer})
+    def create(self, request):
+        data = s.ReservationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        reservation = services.reservation_create(**data.validated_data)
+        return self._response(reservation, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.ReservationUpdateSerializer,
+                   responses=s.ReservationOutputSerializer)
+    def partial_update(self, request, pk=None):
+        reservation = self.get_object()
+        data = s.ReservationUpdateSerializer(data=request.data,
+                                             context={"reservation": reservation})
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        expected = changes.pop("version", None)
+        reservation = services.reservation_update(reservation=reservation,
+                                                  expected_version=expected, **changes)
+        return self._response(reservation)
