@@ -42,7 +42,7 @@ class Hub:
 
     def forward(self, count: int) -> list[int]:
         """Wait for `count` more deliveries, hand them to the hub, process them."""
-        deliveries = self.receiver.wait_for(self.forwarded + count)[self.forwarded:]
+        deliveries = self.receiver.wait_for_count(self.forwarded + count)[self.forwarded:]
         self.forwarded += len(deliveries)
         url = reverse("webhook-channel", kwargs={"platform": "zenchef",
                                                  "connection_id": self.config.connection_id})

@@ -54,7 +54,7 @@ def test_it_sends_a_signed_event_when_a_guest_books_changes_and_cancels(
     changed = control(sim, "PATCH", f"/bookings/{uid}", json={"numberOfPeople": 3})
     assert changed.json()["changed"] == ["numberOfPeople"]
     control(sim, "DELETE", f"/bookings/{uid}")
-    deliveries = receiver.wait_for(3)
+    deliveries = receiver.wait_for_count(3)
 
     events = [json.loads(body) for _, body in deliveries]
     assert [e["event"] for e in events] == ["booking.created", "booking.changed",
@@ -82,7 +82,7 @@ def test_it_reports_the_restaurants_check_in_and_status_changes(
     control(sim, "POST", f"/bookings/{uid}/checkin")
     control(sim, "PATCH", f"/bookings/{uid}", json={"status": "NO_SHOW"})  # unknown to v1.2
 
-    events = [json.loads(body) for _, body in receiver.wait_for(3)]
+    events = [json.loads(body) for _, body in receiver.wait_for_count(3)]
     assert events[1]["booking"]["checkInDateTime"] is not None
     assert events[2]["event"] == "booking.changed"
     assert events[2]["booking"]["status"] == "NO_SHOW"
@@ -103,7 +103,7 @@ def test_it_does_not_echo_the_hubs_own_api_changes_unless_asked(
     partner(sim, "PUT", f"/booking/{uid}", json={"comments": "Allergic to nuts"})  # no change
     partner(sim, "DELETE", f"/booking/{uid}")
 
-    events = [json.loads(body) for _, body in receiver.wait_for(3)]
+    events = [json.loads(body) for _, body in receiver.wait_for_count(3)]
     assert [e["event"] for e in events] == ["booking.created", "booking.changed",
                                             "booking.cancelled"]
     assert len(sim.events) == 4  # the state records every change, echoed or not
@@ -116,7 +116,7 @@ def test_it_sends_each_event_twice_with_the_same_id_on_demand(
 
     guest_books(sim)
 
-    deliveries = receiver.wait_for(2)
+    deliveries = receiver.wait_for_count(2)
     assert deliveries[0] == deliveries[1]  # same headers (id, signature) and same bytes
 
 
@@ -124,14 +124,14 @@ def test_it_redelivers_an_event_on_demand(zenchef_simulator, webhook_receiver):
     sim, receiver = zenchef_simulator(), webhook_receiver()
     register(sim, receiver)
     guest_books(sim)
-    [(_, body)] = receiver.wait_for(1)
+    [(_, body)] = receiver.wait_for_count(1)
 
     event_id = json.loads(body)["eventId"]
     response = control(sim, "POST", "/webhooks/redeliver",
                        json={"restaurant_uid": SANDBOX_RESTAURANT_UID, "event_id": event_id})
 
     assert response.status_code == 200
-    assert receiver.wait_for(2)[1][1] == body
+    assert receiver.wait_for_count(2)[1][1] == body
     unknown = control(sim, "POST", "/webhooks/redeliver",
                       json={"restaurant_uid": SANDBOX_RESTAURANT_UID, "event_id": "evt_x"})
     assert unknown.status_code == 404
@@ -150,7 +150,7 @@ def test_it_holds_events_and_releases_them_out_of_order(zenchef_simulator, webho
                        json={"restaurant_uid": SANDBOX_RESTAURANT_UID, "order": "reverse"})
 
     assert released.json() == {"released": 3}
-    events = [json.loads(body) for _, body in receiver.wait_for(3)]
+    events = [json.loads(body) for _, body in receiver.wait_for_count(3)]
     assert [e["event"] for e in events] == ["booking.cancelled", "booking.changed",
                                             "booking.created"]
     times = [e["occurredAt"] for e in events]
@@ -163,7 +163,7 @@ def test_it_retries_a_delivery_the_hub_refused(zenchef_simulator, webhook_receiv
 
     guest_books(sim)
 
-    [(_, body)] = receiver.wait_for(1)
+    [(_, body)] = receiver.wait_for_count(1)
     assert [status for status, _, _ in receiver.hits] == [500, 500, 200]
     assert {b for _, _, b in receiver.hits} == {body}  # the same bytes every time
     # The sender records its outcome just after the receiver has answered.
@@ -183,7 +183,7 @@ def test_the_event_shape_and_signature_are_configurable(zenchef_simulator, webho
 
     uid = guest_books(sim)["uid"]
 
-    [(headers, body)] = receiver.wait_for(1)
+    [(headers, body)] = receiver.wait_for_count(1)
     event = json.loads(body)
     assert event["event"] == "reservation.created"
     assert event["bookingUid"] == uid
@@ -199,7 +199,7 @@ def test_it_can_send_the_bare_booking_unsigned(zenchef_simulator, webhook_receiv
 
     uid = guest_books(sim)["uid"]
 
-    [(headers, body)] = receiver.wait_for(1)
+    [(headers, body)] = receiver.wait_for_count(1)
     assert json.loads(body)["uid"] == uid
     assert "x-zenchef-signature" not in headers
     assert headers["x-zenchef-event-id"].startswith("evt_")

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import math
 import re
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +22,7 @@ import requests
 
 from apps.core.simulator import FaultKnobs, RunningSimulator, serve
 from apps.symphonics.simulator import SymphonicsSimulator, build
+from tests.core.local_server import WebhookReceiver
 from tests.symphonics.factories import CONTRACT_PAYLOAD, PROOF, create_payload
 
 CLIENT_ID = "hub-client"
@@ -98,57 +97,17 @@ def stop_in_background(server: RunningSimulator) -> None:
     threading.Thread(target=server.stop, daemon=True).start()
 
 
-class WebhookReceiver:
-    """The hub's webhook endpoint: records every POST, can fail the first ones."""
-
-    def __init__(self, fail_first: int = 0) -> None:
-        self.hits: list[tuple[int, dict[str, str], bytes]] = []  # (answer, headers, body)
-        self.fail_first = fail_first
-        self.changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.changed:
-                    status = 500 if len(receiver.hits) < receiver.fail_first else 204
-                    headers = {k.lower(): v for k, v in self.headers.items()}
-                    receiver.hits.append((status, headers, body))
-                    receiver.changed.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/webhooks/symphonics/"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
-
-    def accepted(self) -> list[tuple[dict[str, str], bytes]]:
-        return [(headers, body) for status, headers, body in self.hits if status < 300]
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for _, body in self.accepted()]
-
-    def wait_for(self, predicate: Callable[[list[dict[str, Any]]], bool],
-                 timeout: float = 5.0) -> list[dict[str, Any]]:
-        with self.changed:
-            assert self.changed.wait_for(lambda: predicate(self.events()), timeout), self.events()
-        return self.events()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> WebhookReceiver:
-    receiver = WebhookReceiver()
+    receiver = symphonics_receiver().start()
     yield receiver
     receiver.stop()
+
+
+def symphonics_receiver(fail_first: int = 0) -> WebhookReceiver:
+    # Symphonics expects any 2xx; 204 shows the simulator does not need a body.
+    return WebhookReceiver(path="/api/webhooks/symphonics/", fail_first=fail_first,
+                           success_status=204)
 
 
 def status_reached(status: str) -> Callable[[list[dict[str, Any]]], bool]:
@@ -599,7 +558,7 @@ def test_it_sends_signed_webhooks_as_an_intervention_is_approved(start, receiver
     api = start(hub_webhook_url=receiver.url).login()
 
     created = api.create(create_payload()).json()
-    events = receiver.wait_for(status_reached("approved"))
+    events = receiver.wait_until(status_reached("approved"))
 
     assert summary(events) == [
         ("intervention.status_update", "processing"),
@@ -631,11 +590,11 @@ def test_it_asks_for_more_proof_when_a_document_is_rejected_then_approves(start,
     body = create_payload()
     body["documents"][1]["name"] = "Attestation d'Honneur - reject me"
     created = api.create(body).json()
-    receiver.wait_for(status_reached("pending_documents"))
+    receiver.wait_until(status_reached("pending_documents"))
     pending = api.call("GET", f"/crm/interventions/{created['id']}").json()
 
     patched = api.call("PATCH", f"/crm/interventions/{created['id']}", json={"documents": [PROOF]})
-    events = receiver.wait_for(status_reached("approved"))
+    events = receiver.wait_until(status_reached("approved"))
 
     assert pending["status"] == "pending_documents"
     assert pending["next_steps"] == [{"type": "additional_proof", "status": "required"}]
@@ -655,7 +614,7 @@ def test_it_asks_for_more_proof_when_a_document_is_rejected_then_approves(start,
 
 
 def test_it_retries_a_failed_webhook_delivery_with_the_same_event_id():
-    receiver = WebhookReceiver(fail_first=2)
+    receiver = symphonics_receiver(fail_first=2).start()
     sim = SymphonicsSimulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                               webhook_secret=WEBHOOK_SECRET, hub_webhook_url=receiver.url,
                               processing_delay_seconds=0.01, verification_delay_seconds=10,
@@ -663,7 +622,7 @@ def test_it_retries_a_failed_webhook_delivery_with_the_same_event_id():
     running = serve(sim)
     try:
         Api(running.url, sim).login().create(create_payload())
-        receiver.wait_for(lambda events: len(events) == 1)
+        receiver.wait_until(lambda events: len(events) == 1)
     finally:
         stop_in_background(running)
         receiver.stop()
@@ -681,7 +640,7 @@ def test_it_can_delay_webhook_deliveries(start, receiver):
     created_at = time.monotonic()
 
     api.create(create_payload())
-    receiver.wait_for(lambda events: len(events) == 1)
+    receiver.wait_until(lambda events: len(events) == 1)
 
     assert time.monotonic() - created_at >= 0.4
 
@@ -691,7 +650,7 @@ def test_it_can_send_every_webhook_twice(start, receiver):
                 verification_delay_seconds=10).login()
 
     api.create(create_payload())
-    receiver.wait_for(lambda events: len(events) == 2)
+    receiver.wait_until(lambda events: len(events) == 2)
 
     first, second = receiver.accepted()
     assert first == second  # same body, signature and event id
