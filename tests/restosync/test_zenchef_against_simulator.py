@@ -134,7 +134,7 @@ def test_the_simulators_webhook_is_read_and_verified_with_the_defaults(
     guest = requests.post(f"{sim.base_url}/_sim/bookings", timeout=5, json={
         "bookingDateTime": _next_evening().isoformat(), "numberOfPeople": 2,
         "firstName": "Ann", "lastName": "Peeters"}).json()
-    ((received, body),) = receiver.wait_for(1)
+    ((received, body),) = receiver.wait_for_count(1)
     # The inbox reads headers case-insensitively, as HTTP has them.
     headers = CaseInsensitiveDict(received)
 
