@@ -15,7 +15,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_display import (
@@ -29,10 +29,11 @@ from apps.core.admin_display import (
     status_badge,
     time_column,
 )
-from apps.core.admin_tools import BigTableAdmin
+from apps.core.admin_tools import BigTableAdmin, ObjectAction, ObjectActionsMixin
 from apps.core.dashboard import BREAKER_LABELS
 from apps.core.errors import ServiceError
-from apps.core.models import ExternalMapping
+from apps.core.models import ExternalMapping, OutboundOperation
+from apps.core.operations import operation_retry_now
 from apps.restosync import selectors, services
 from apps.restosync.models import (
     SYNC_ENTITIES,
@@ -45,6 +46,8 @@ from apps.restosync.models import (
     Restaurant,
     SyncPlatformConfig,
 )
+from apps.restosync.operations import PUSH_RESERVATION
+from apps.restosync.polling import config_poll_request
 
 RESERVATION_TONES = {
     Reservation.Status.PENDING: "pending",
@@ -344,11 +347,15 @@ class ReservationForm(ServiceCheckedForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["customer_name"].initial = self.instance.customer.name
-            self.fields["allergies_text"].initial = ", ".join(self.instance.allergies)
-            self.fields["dietary_text"].initial = ", ".join(
-                self.instance.dietary_restrictions)
-            self.fields["restaurant"].disabled = True
+            initial = {"customer_name": self.instance.customer.name,
+                       "allergies_text": ", ".join(self.instance.allergies),
+                       "dietary_text": ", ".join(self.instance.dietary_restrictions)}
+            # A user who may only look gets a form without the model's fields.
+            for name, value in initial.items():
+                if name in self.fields:
+                    self.fields[name].initial = value
+            if "restaurant" in self.fields:
+                self.fields["restaurant"].disabled = True
         else:
             self.fields["customer_name"].required = True
             for name in ("customer_phone", "customer_email"):
@@ -388,8 +395,45 @@ def sync_cell(states: list[dict]) -> str:
           format_html("<small>{}</small>", state["external_id"])) for state in states))
 
 
+# -- "retry now" of a reservation's pushes ----------------------------------------------
+
+# A push that failed, whose outcome is unknown (the retry asks the platform
+# first), or that gave up: what a manager retries once the platform is back.
+RETRYABLE_PUSH_STATES = (OutboundOperation.State.FAILED, OutboundOperation.State.UNKNOWN,
+                         OutboundOperation.State.DEAD)
+
+
+def _retryable_pushes(reservation: Reservation) -> list[OutboundOperation]:
+    return list(OutboundOperation.objects.filter(
+        kind=PUSH_RESERVATION, payload__reservation_id=reservation.pk,
+        state__in=RETRYABLE_PUSH_STATES).order_by("created_at"))
+
+
+def _nothing_to_retry(reservation: Reservation) -> str:
+    if _retryable_pushes(reservation):
+        return ""
+    return gettext("Nothing to retry: none of its pushes to a platform has failed.")
+
+
+def _retry_pushes(reservation: Reservation, data: dict) -> int:
+    pushes = _retryable_pushes(reservation)
+    for operation in pushes:
+        operation_retry_now(operation=operation)
+    return len(pushes)
+
+
+RETRY_PUSHES = ObjectAction(
+    name="retry_pushes", label=_("Retry now"), service=_retry_pushes,
+    success=_("{count} reservation(s): their failed pushes are sent again now."),
+    unavailable=_nothing_to_retry,
+    report=lambda reservation, count: ngettext(
+        "%(reservation)s: %(count)d failed push is sent again now.",
+        "%(reservation)s: %(count)d failed pushes are sent again now.", count) % {
+            "reservation": reservation, "count": count})
+
+
 @admin.register(Reservation)
-class ReservationAdmin(BigTableAdmin):
+class ReservationAdmin(ObjectActionsMixin, BigTableAdmin):
     form = ReservationForm
     list_display = ("when", "restaurant_time", "customer_name", "party_size", "status_badge",
                     "restaurant", "source", "version", "sync_state")
@@ -398,6 +442,7 @@ class ReservationAdmin(BigTableAdmin):
     search_fields = ("customer__name", "=id")
     date_hierarchy = "reservation_time"
     ordering = ("-reservation_time",)
+    object_actions = (RETRY_PUSHES,)
     filter_horizontal = ("tables",)
     readonly_fields = ("customer_link", "customer_phone_masked", "customer_email_masked",
                        "restaurant_time", "version", "sync_state", "created", "updated")
@@ -548,13 +593,30 @@ class PlatformConfigForm(forms.ModelForm):
         return data
 
 
+def _not_pollable(config: SyncPlatformConfig) -> str:
+    if config.is_active:
+        return ""
+    return gettext("This configuration is inactive; activate it before polling.")
+
+
+POLL_NOW = ObjectAction(
+    name="poll_now", label=_("Poll now"),
+    service=lambda config, data: config_poll_request(config=config),
+    success=_("{count} configuration(s): their platform is read now."),
+    unavailable=_not_pollable,
+    report=lambda config, run: gettext(
+        "%(config)s: the platform's bookings are read now (run %(run)s).") % {
+            "config": config, "run": run.pk})
+
+
 @admin.register(SyncPlatformConfig)
-class SyncPlatformConfigAdmin(admin.ModelAdmin):
+class SyncPlatformConfigAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = PlatformConfigForm
     list_display = ("restaurant", "platform", "active", "connection_badge", "last_sync",
                     "last_error_short")
     list_filter = ("platform", "is_active", "restaurant")
     list_select_related = ("restaurant", "connection")
+    object_actions = (POLL_NOW,)
     readonly_fields = ("webhook_url", "webhook_secret_state", "connection_link",
                        "connection_badge", "breaker", "last_sync", "last_error", "created",
                        "updated")

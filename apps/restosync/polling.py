@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, Max, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from apps.core.errors import ServiceError
 from apps.core.http import PlatformError
@@ -31,6 +32,8 @@ from apps.restosync.selectors import connector_config, platform_configs_list
 from apps.restosync.services import platform_config_record_sync
 
 logger = logging.getLogger(__name__)
+
+CONFIG_INACTIVE = "config_inactive"
 
 POLL_KIND = "restosync.poll"
 CURSOR_STREAM = "reservations"
@@ -66,6 +69,10 @@ def config_poll_request(*, config: SyncPlatformConfig, user=None) -> SyncRun:
     # Imported here: the tasks module imports this one.
     from apps.restosync.tasks import poll_config
 
+    if not config.is_active:
+        # The beat skips it too: an inactive configuration talks to no platform.
+        raise ServiceError(CONFIG_INACTIVE, gettext(
+            "This configuration is inactive; activate it before polling."), status=409)
     run, started = sync_run_start(kind=POLL_KIND, connection=config.connection,
                                   trigger=SyncRun.Trigger.MANUAL, user=user,
                                   direction="inbound")

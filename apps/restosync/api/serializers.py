@@ -16,6 +16,7 @@ from rest_framework import serializers
 from apps.core.api.fields import AwareDateTimeField
 from apps.core.api.strict import StrictInputMixin
 from apps.core.fields import mask, mask_email
+from apps.core.models import Conflict
 from apps.restosync import selectors, services
 from apps.restosync.models import (
     SYNC_ENTITIES,
@@ -268,3 +269,52 @@ class ReservationCreateSerializer(ReservationUpdateSerializer):
         required=False, choices=[Reservation.Status.PENDING, Reservation.Status.CONFIRMED],
         help_text=_("Empty: confirmed, unless its service asks for a manual confirmation."))
     version = None
+
+
+# -- sync actions ------------------------------------------------------------------------
+
+class PollStartedSerializer(serializers.Serializer):
+    sync_run = serializers.IntegerField(
+        help_text=_("The poll's run: a second request while it runs answers the same one."))
+    status = serializers.CharField(
+        help_text=_("The run's status: running, success, partial or error."))
+    config = serializers.IntegerField(help_text=_("The platform configuration polled."))
+
+
+class ConflictOutputSerializer(serializers.Serializer):
+    """A reservation that changed here and on a platform since they last agreed;
+    the guest's contact never shows (its values hold only a keyed hash of it)."""
+
+    id = serializers.IntegerField()
+    reservation = serializers.IntegerField(source="local_id",
+                                           help_text=_("The reservation's id here."))
+    platform = serializers.CharField(source="connection.platform")
+    connection = serializers.IntegerField(source="connection_id")
+    local_value = serializers.JSONField(help_text=_("Ours, as it is here."))
+    remote_value = serializers.JSONField(help_text=_("Theirs, as the platform sent it."))
+    proposed_value = serializers.JSONField(
+        help_text=_("The merge the mastering rules propose."))
+    status = serializers.CharField()
+    resolution = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConflictResolveSerializer(StrictInputMixin, serializers.Serializer):
+    resolution = serializers.ChoiceField(
+        # A merge by hand is the admin's: its form shows each field of both sides.
+        choices=[choice for choice in Conflict.Resolution.choices
+                 if choice[0] != Conflict.Resolution.MERGED],
+        help_text=_("keep_local: ours is kept and sent to the platform; take_remote: "
+                    "the platform's values are applied here."))
+
+
+class RetriesPendingSerializer(serializers.Serializer):
+    pending = serializers.IntegerField(
+        help_text=_("Reservation pushes not done yet: waiting for their first run or a "
+                    "retry."))
+
+
+class RetriesRunSerializer(serializers.Serializer):
+    ran = serializers.IntegerField(help_text=_("Failed pushes run now."))
+    pending = serializers.IntegerField(help_text=_("Pushes still waiting after this run."))

@@ -6,14 +6,19 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.core.api.strict import StrictQueryParamsMixin
+from apps.core.api.strict import StrictQueryParamsMixin, no_input
+from apps.core.conflicts import conflict_resolve
+from apps.core.models import Conflict
 from apps.restosync import selectors, services
 from apps.restosync.api import serializers as s
 from apps.restosync.models import (
+    ENTITY_RESERVATION,
     DiningRoom,
     DiningService,
     DiningTable,
@@ -22,6 +27,8 @@ from apps.restosync.models import (
     Restaurant,
     SyncPlatformConfig,
 )
+from apps.restosync.operations import push_retries_pending, push_retries_run
+from apps.restosync.polling import config_poll_request
 
 
 class _ServiceBackedViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
@@ -109,6 +116,21 @@ class PlatformConfigViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.platform_config_delete(config=instance)
 
+    @extend_schema(request=None, responses={
+        202: s.PollStartedSerializer,
+        409: OpenApiResponse(description=_(
+            "`config_inactive`: the configuration is switched off; nothing is polled.")),
+    })
+    @action(detail=True, methods=["post"])
+    def poll(self, request, pk=None):
+        """Read the platform's changed bookings now (the polling fallback), in a worker."""
+        no_input(request)
+        config = self.get_object()
+        run = config_poll_request(config=config, user=request.user)
+        return Response(s.PollStartedSerializer(
+            {"sync_run": run.pk, "status": run.status, "config": config.pk}).data,
+            status=status.HTTP_202_ACCEPTED)
+
 
 class ReservationFilter(django_filters.FilterSet):
     restaurant = django_filters.ModelChoiceFilter(queryset=Restaurant.objects.all())
@@ -174,3 +196,54 @@ class ReservationViewSet(StrictQueryParamsMixin, mixins.ListModelMixin,
         reservation = services.reservation_update(reservation=reservation,
                                                   expected_version=expected, **changes)
         return self._response(reservation)
+
+
+class ConflictViewSet(StrictQueryParamsMixin, mixins.ListModelMixin,
+                      mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Reservations changed here and on a platform since they last agreed. The
+    list shows the open ones; an object stays readable once resolved."""
+
+    serializer_class = s.ConflictOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Conflict]:
+        # Only RestoSync's: reservations, on a connection one of our configurations owns.
+        conflicts = Conflict.objects.filter(
+            entity_type=ENTITY_RESERVATION,
+            connection__in=SyncPlatformConfig.objects.values("connection"),
+        ).select_related("connection").order_by("-created_at", "-pk")
+        if self.action == "list":
+            conflicts = conflicts.filter(status=Conflict.Status.OPEN)
+        return conflicts
+
+    @extend_schema(request=s.ConflictResolveSerializer, responses={
+        200: s.ConflictOutputSerializer,
+        409: OpenApiResponse(description=_(
+            "`CONFLICT_ALREADY_RESOLVED`: someone resolved it already; nothing changes.")),
+    })
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        """Keep ours (sent to the platform) or take theirs (applied here)."""
+        data = s.ConflictResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conflict = conflict_resolve(conflict=self.get_object(),
+                                    resolution=data.validated_data["resolution"],
+                                    user=request.user)
+        return Response(s.ConflictOutputSerializer(
+            self.get_queryset().get(pk=conflict.pk)).data)
+
+
+class PushRetryView(StrictQueryParamsMixin, APIView):
+    """Reservation pushes waiting for a retry: how many, and "retry now"."""
+
+    @extend_schema(responses=s.RetriesPendingSerializer)
+    def get(self, request):
+        return Response(s.RetriesPendingSerializer({"pending": push_retries_pending()}).data)
+
+    @extend_schema(request=None, responses=s.RetriesRunSerializer)
+    def post(self, request):
+        """Run the failed pushes now rather than at their scheduled retry; each
+        runs here, so the answer says how many ran."""
+        no_input(request)
+        ran = push_retries_run()
+        return Response(s.RetriesRunSerializer(
+            {"ran": ran, "pending": push_retries_pending()}).data)
