@@ -9,10 +9,12 @@ credentials are write-only: typed to set them, shown masked.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin
+from django.forms.models import ModelFormMetaclass
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
@@ -81,12 +83,17 @@ def _text_list(value: str) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
-class ServiceCheckedForm(forms.ModelForm):
+class _AbstractModelFormMetaclass(ModelFormMetaclass, ABCMeta):
+    """A model form's metaclass that also refuses to build a form whose
+    abstract methods are not written."""
+
+
+class ServiceCheckedForm(forms.ModelForm, metaclass=_AbstractModelFormMetaclass):
     """A model form that also asks the service's own checks before the page saves."""
 
+    @abstractmethod
     def service_check(self) -> None:
         """Raise ServiceError for what the service would refuse; each form says which."""
-        raise NotImplementedError
 
     def _post_clean(self) -> None:
         super()._post_clean()

@@ -204,3 +204,16 @@ def test_a_restaurant_and_a_room_are_saved_through_the_services(manager_client):
     assert refused.status_code == 200
     assert "belongs to another restaurant" in refused.content.decode()
     assert not DiningTable.objects.exists()
+
+
+def test_a_service_checked_form_must_say_which_service_check_it_asks():
+    from apps.restosync.admin import ServiceCheckedForm
+    from apps.restosync.models import Restaurant
+
+    class Unchecked(ServiceCheckedForm):
+        class Meta:
+            model = Restaurant
+            fields = ["name"]
+
+    with pytest.raises(TypeError, match="service_check"):
+        Unchecked()
