@@ -17,6 +17,7 @@ from apps.restosync.models import (
     Offer,
     Restaurant,
 )
+from apps.restosync.simulator import SANDBOX_API_KEY, SANDBOX_RESTAURANT_UID
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
@@ -97,3 +98,17 @@ def make_reservation(restaurant: Restaurant | None = None, **overrides):
               "reservation_time": next_weekday(5)}
     values.update(overrides)
     return services.reservation_create(restaurant=restaurant, **values)
+
+
+# The webhook secret the engine's tests give their configurations.
+WEBHOOK_SECRET = "whsec-restoengine"
+
+
+def make_config(restaurant: Restaurant | None = None, **overrides):
+    """A Zenchef configuration of the simulator's sandbox restaurant (it syncs
+    reservations, the service's default)."""
+    values = {"platform": "zenchef", "api_key": SANDBOX_API_KEY,
+              "restaurant_uid": SANDBOX_RESTAURANT_UID, "webhook_secret": WEBHOOK_SECRET}
+    values.update(overrides)
+    return services.platform_config_create(restaurant=restaurant or RestaurantFactory(),
+                                           **values)

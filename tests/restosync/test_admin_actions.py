@@ -11,8 +11,7 @@ from apps.restosync.models import Reservation, SyncPlatformConfig
 from apps.restosync.operations import reservation_push
 from apps.restosync.polling import POLL_KIND
 from tests.factories import view_only_user
-from tests.restosync.factories import make_reservation
-from tests.restosync.test_outbound import make_config
+from tests.restosync.factories import make_config, make_reservation
 
 pytestmark = pytest.mark.django_db
 State = OutboundOperation.State

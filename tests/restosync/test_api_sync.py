@@ -16,12 +16,11 @@ from apps.restosync.models import Reservation
 from apps.restosync.operations import reservation_push
 from apps.restosync.polling import POLL_KIND
 from tests.factories import UserFactory
-from tests.restosync.factories import make_reservation
+from tests.restosync.factories import make_config, make_reservation
 from tests.restosync.test_conflicts import conflicted  # noqa: F401 - fixture
 from tests.restosync.test_inbound import mapped_reservation
 from tests.restosync.test_outbound import (  # noqa: F401 - fixtures
     config,
-    make_config,
     push,
     sim,
     sleeps,

@@ -18,11 +18,14 @@ from apps.core.webhooks import webhooks_process_waiting
 from apps.restosync import services
 from apps.restosync.models import ENTITY_ROOM, ENTITY_TABLE, Reservation
 from apps.restosync.simulator import SANDBOX_RESTAURANT_UID
-from tests.restosync.factories import DiningRoomFactory, DiningTableFactory
+from tests.restosync.factories import (
+    WEBHOOK_SECRET,
+    DiningRoomFactory,
+    DiningTableFactory,
+    make_config,
+)
 from tests.restosync.test_inbound import mapped_reservation
 from tests.restosync.test_outbound import (  # noqa: F401 - fixtures
-    WEBHOOK_SECRET,
-    make_config,
     push,
     sim_bookings,
     sleeps,

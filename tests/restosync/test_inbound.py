@@ -26,26 +26,23 @@ from apps.restosync.models import (
     Reservation,
     SyncPlatformConfig,
 )
-from apps.restosync.simulator import SANDBOX_API_KEY, SANDBOX_RESTAURANT_UID
+from apps.restosync.simulator import SANDBOX_RESTAURANT_UID
 from tests.restosync.factories import (
     BRUSSELS,
+    WEBHOOK_SECRET,
     DiningRoomFactory,
     DiningTableFactory,
-    RestaurantFactory,
+    make_config,
     make_reservation,
     next_weekday,
 )
 
 pytestmark = pytest.mark.django_db
-WEBHOOK_SECRET = "whsec-restoengine"
 
 
 @pytest.fixture
 def config() -> SyncPlatformConfig:
-    return services.platform_config_create(
-        restaurant=RestaurantFactory(), platform="zenchef", api_key=SANDBOX_API_KEY,
-        restaurant_uid=SANDBOX_RESTAURANT_UID, webhook_secret=WEBHOOK_SECRET,
-        sync_entities=["reservation"])
+    return make_config()
 
 
 def booking(uid: str = "bk-1", **overrides: Any) -> dict[str, Any]:

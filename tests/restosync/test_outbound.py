@@ -31,17 +31,15 @@ from apps.restosync.operations import (
     push_retries_run,
     reservation_push,
 )
-from apps.restosync.simulator import SANDBOX_API_KEY, SANDBOX_RESTAURANT_UID
 from tests.restosync.factories import (
     DiningRoomFactory,
     DiningTableFactory,
-    RestaurantFactory,
+    make_config,
     make_reservation,
 )
 
 pytestmark = pytest.mark.django_db
 State = OutboundOperation.State
-WEBHOOK_SECRET = "whsec-restoengine"
 
 
 @pytest.fixture
@@ -63,14 +61,6 @@ def sim(zenchef_simulator, sleeps):
 @pytest.fixture
 def config(sim) -> SyncPlatformConfig:
     return make_config()
-
-
-def make_config(**overrides) -> SyncPlatformConfig:
-    values = {"restaurant": RestaurantFactory(), "platform": "zenchef",
-              "api_key": SANDBOX_API_KEY, "restaurant_uid": SANDBOX_RESTAURANT_UID,
-              "webhook_secret": WEBHOOK_SECRET, "sync_entities": ["reservation"]}
-    values.update(overrides)
-    return services.platform_config_create(**values)
 
 
 def push(reservation: Reservation, **options) -> list[OutboundOperation]:

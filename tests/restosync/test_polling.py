@@ -19,10 +19,9 @@ from apps.restosync.polling import (
     configs_due_poll,
 )
 from apps.restosync.simulator import SANDBOX_RESTAURANT_UID
-from tests.restosync.factories import next_weekday
+from tests.restosync.factories import make_config, next_weekday
 from tests.restosync.test_outbound import (  # noqa: F401 - fixtures
     config,
-    make_config,
     sim,
     sleeps,
 )

@@ -9,17 +9,17 @@ from apps.core.errors import ServiceError
 from apps.core.models import Connection
 from apps.restosync import selectors, services
 from apps.restosync.models import RESTAURANT_TENANT, SyncPlatformConfig
-from tests.restosync.factories import RestaurantFactory
+from tests.restosync import factories
 
 pytestmark = pytest.mark.django_db
 
 
+# Secrets these tests look for (stored encrypted, never shown).
+KNOWN_SECRETS = {"api_key": "key-abcdef-123456", "webhook_secret": "whsec-987654"}
+
+
 def make_config(restaurant=None, **overrides) -> SyncPlatformConfig:
-    values = {"platform": "zenchef", "api_key": "key-abcdef-123456",
-              "restaurant_uid": "91edfa29", "webhook_secret": "whsec-987654"}
-    values.update(overrides)
-    return services.platform_config_create(restaurant=restaurant or RestaurantFactory(),
-                                           **values)
+    return factories.make_config(restaurant, **{**KNOWN_SECRETS, **overrides})
 
 
 def test_it_keeps_the_credentials_encrypted_on_a_connection_of_the_restaurant():
