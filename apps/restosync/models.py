@@ -34,6 +34,9 @@ ENTITY_TABLE = "table"
 SYNC_ENTITIES = (ENTITY_RESERVATION, ENTITY_CUSTOMER, ENTITY_SERVICE, ENTITY_OFFER,
                  ENTITY_ROOM, ENTITY_TABLE)
 
+# The core SyncRun kind of a configuration's poll.
+POLL_KIND = "restosync.poll"
+
 # A Connection's tenant, for connections a restaurant owns.
 RESTAURANT_TENANT = "restosync.restaurant"
 # The credential a restaurant's platform account is known by, kept in the

@@ -2,7 +2,8 @@
 
 Each poll is a core `SyncRun` (kind `restosync.poll`, one at a time per
 connection): the connector lists the bookings from today on
-(`list_changed`; Formitable lists future bookings, not changes, so the
+(`list_changed`, after its areas and tables are linked to our rooms and
+tables by `layout.layout_pull`; Formitable lists future bookings, not changes, so the
 lookback below only moves the cursor back and the engine compares what it
 reads with what it holds), and each booking enters the same processing as
 a webhook, `inbound.remote_reservation_apply`, with its own event identity
@@ -27,7 +28,8 @@ from apps.core.models import SyncRun
 from apps.core.sync import SyncRunRecorder, cursor_get, cursor_set, sync_run_start
 from apps.restosync import inbound
 from apps.restosync.connectors import Capability, NotSupported, get_connector
-from apps.restosync.models import ENTITY_RESERVATION, SyncPlatformConfig
+from apps.restosync.layout import layout_pull
+from apps.restosync.models import ENTITY_RESERVATION, POLL_KIND, SyncPlatformConfig
 from apps.restosync.selectors import connector_config, platform_configs_list
 from apps.restosync.services import platform_config_record_sync
 
@@ -35,7 +37,6 @@ logger = logging.getLogger(__name__)
 
 CONFIG_INACTIVE = "config_inactive"
 
-POLL_KIND = "restosync.poll"
 CURSOR_STREAM = "reservations"
 # How far before the last poll a poll reads again: a change the platform
 # recorded while the last poll was reading is not lost between two reads.
@@ -100,6 +101,8 @@ def config_poll(*, config: SyncPlatformConfig, trigger: str = SyncRun.Trigger.AU
         connector = get_connector(connector_config(config))
         if not connector.supports(Capability.LIST_CHANGED):
             raise NotSupported(config.platform, Capability.LIST_CHANGED.value)
+        # The floor plan first: the bookings read next then find their room and tables.
+        layout_pull(config=config, connector=connector)
         changed = connector.list_changed(since=since - POLL_LOOKBACK if since else None,
                                          lookback=POLL_LOOKBACK)
     except PlatformError as exc:

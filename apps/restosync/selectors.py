@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from apps.core.breaker import CircuitBreaker
 from apps.core.connections import connection_scope_key
-from apps.core.models import Connection, CredentialsUnreadable, ExternalMapping
+from apps.core.models import Connection, CredentialsUnreadable, ExternalMapping, SyncRun
 from apps.core.platforms import platform_registered, registered_platforms
 from apps.restosync.models import (
     ENTITY_OFFER,
@@ -20,6 +20,7 @@ from apps.restosync.models import (
     ENTITY_ROOM,
     ENTITY_SERVICE,
     ENTITY_TABLE,
+    POLL_KIND,
     RESTAURANT_UID,
     Reservation,
     Restaurant,
@@ -88,6 +89,12 @@ def platform_configs_list() -> QuerySet[SyncPlatformConfig]:
 def platform_configs_active(*, restaurant: Restaurant) -> QuerySet[SyncPlatformConfig]:
     """The restaurant's configurations a change may be pushed to."""
     return platform_configs_list().filter(restaurant=restaurant, is_active=True)
+
+
+def config_poll_runs(*, config: SyncPlatformConfig, limit: int = 20) -> list[SyncRun]:
+    """The configuration's last polls, newest first."""
+    return list(SyncRun.objects.filter(kind=POLL_KIND, connection=config.connection_id)
+                .order_by("-started_at", "-pk")[:limit])
 
 
 def config_restaurant_uid(config: SyncPlatformConfig) -> str:

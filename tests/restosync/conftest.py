@@ -1,15 +1,25 @@
-"""Fixtures of the RestoSync tests: the Zenchef simulator on a real port, a webhook receiver."""
+"""Fixtures of the RestoSync tests: the Zenchef simulator on a real port, a webhook
+receiver, a configuration of the sandbox restaurant, back-off sleeps recorded."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from apps.core.connections import client_cache_clear
+from apps.core.http import PlatformClient
+from apps.core.models import Conflict
 from apps.core.simulator import serve
+from apps.restosync import services
+from apps.restosync.connectors.zenchef import client as zenchef_client_module
+from apps.restosync.models import SyncPlatformConfig
 from apps.restosync.simulator import ZenchefSimulator, build
 from tests.core.local_server import WebhookReceiver
+from tests.restosync.factories import make_config
+from tests.restosync.helpers import booking, deliver, mapped_reservation
 
 # Where the receiver listens: a connection's channel, as the hub's would be.
 ZENCHEF_WEBHOOK_PATH = "/api/webhooks/zenchef/1/"
@@ -50,3 +60,35 @@ def webhook_receiver() -> Iterator[Callable[..., WebhookReceiver]]:
     yield start
     for receiver in receivers:
         receiver.stop()
+
+
+@pytest.fixture
+def sleeps(monkeypatch) -> Iterator[list[float]]:
+    """The Zenchef client records its back-off sleeps instead of sleeping."""
+    recorded: list[float] = []
+    monkeypatch.setattr(zenchef_client_module, "PlatformClient",
+                        functools.partial(PlatformClient, sleep=recorded.append))
+    client_cache_clear()
+    yield recorded
+    client_cache_clear()
+
+
+@pytest.fixture
+def sim(zenchef_simulator, sleeps):
+    return zenchef_simulator()
+
+
+@pytest.fixture
+def config() -> SyncPlatformConfig:
+    return make_config()
+
+
+@pytest.fixture
+def conflicted(client, config):
+    """Imported from Zenchef, then changed here (party of 3, its push not sent yet) and
+    there (party of 6, a peanut allergy) before the two met again."""
+    deliver(client, config, booking())
+    reservation = mapped_reservation(config)
+    services.reservation_update(reservation=reservation, party_size=3, notes="Birthday")
+    deliver(client, config, booking(numberOfPeople=6, comments="Allergies: nuts, peanuts"))
+    return Conflict.objects.get()

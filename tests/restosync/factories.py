@@ -112,3 +112,12 @@ def make_config(restaurant: Restaurant | None = None, **overrides):
     values.update(overrides)
     return services.platform_config_create(restaurant=restaurant or RestaurantFactory(),
                                            **values)
+
+
+# Secrets some tests look for (stored encrypted, never shown).
+KNOWN_SECRETS = {"api_key": "key-abcdef-123456", "webhook_secret": "whsec-987654"}
+
+
+def make_config_with_known_secrets(restaurant: Restaurant | None = None, **overrides):
+    return make_config(restaurant, **{**KNOWN_SECRETS, **overrides})
+

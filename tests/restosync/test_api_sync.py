@@ -17,14 +17,7 @@ from apps.restosync.operations import reservation_push
 from apps.restosync.polling import POLL_KIND
 from tests.factories import UserFactory
 from tests.restosync.factories import make_config, make_reservation
-from tests.restosync.test_conflicts import conflicted  # noqa: F401 - fixture
-from tests.restosync.test_inbound import mapped_reservation
-from tests.restosync.test_outbound import (  # noqa: F401 - fixtures
-    config,
-    push,
-    sim,
-    sleeps,
-)
+from tests.restosync.helpers import mapped_reservation, push
 
 pytestmark = pytest.mark.django_db
 State = OutboundOperation.State
@@ -32,7 +25,7 @@ CONFLICTS = "/api/restosync/conflicts/"
 RETRY = "/api/sync/retry/"
 
 
-def poll_url(config) -> str:  # noqa: F811 - a config, not the fixture
+def poll_url(config) -> str:
     return f"/api/restosync/platform-configs/{config.pk}/poll/"
 
 
@@ -52,7 +45,7 @@ def staff_api_client():
 
 def test_poll_starts_a_run_and_answers_its_id(api_client, manager_user,
                                               django_capture_on_commit_callbacks):
-    config = make_config()  # noqa: F811
+    config = make_config()
 
     with django_capture_on_commit_callbacks() as callbacks:
         response = api_client.post(poll_url(config))
@@ -66,7 +59,7 @@ def test_poll_starts_a_run_and_answers_its_id(api_client, manager_user,
 
 
 def test_a_second_poll_while_one_runs_answers_the_running_one(api_client):
-    config = make_config()  # noqa: F811
+    config = make_config()
     first = api_client.post(poll_url(config)).json()
 
     again = api_client.post(poll_url(config))
@@ -77,7 +70,7 @@ def test_a_second_poll_while_one_runs_answers_the_running_one(api_client):
 
 
 def test_poll_of_an_inactive_config_is_409_and_starts_nothing(api_client):
-    config = make_config(is_active=False)  # noqa: F811
+    config = make_config(is_active=False)
 
     response = api_client.post(poll_url(config))
 
@@ -87,7 +80,7 @@ def test_poll_of_an_inactive_config_is_409_and_starts_nothing(api_client):
 
 
 def test_poll_refuses_a_body_and_an_unknown_config(api_client):
-    config = make_config()  # noqa: F811
+    config = make_config()
 
     with_body = api_client.post(poll_url(config), {"since": "yesterday"}, format="json")
     unknown = api_client.post("/api/restosync/platform-configs/999999/poll/")
@@ -102,7 +95,7 @@ def test_poll_refuses_a_body_and_an_unknown_config(api_client):
 # -- conflicts ---------------------------------------------------------------------------
 
 def test_it_lists_the_open_conflicts_with_both_sides_and_the_merge(
-        api_client, config, conflicted):  # noqa: F811
+        api_client, config, conflicted):
     response = api_client.get(CONFLICTS)
 
     assert response.status_code == 200, response.content
@@ -122,7 +115,7 @@ def test_it_lists_the_open_conflicts_with_both_sides_and_the_merge(
 
 
 def test_it_lists_only_restosync_reservation_conflicts_still_open(
-        api_client, config, conflicted):  # noqa: F811
+        api_client, config, conflicted):
     other = make_config()
     Conflict.objects.create(entity_type="shift", local_id="1", connection=other.connection)
     Conflict.objects.create(entity_type="reservation", local_id="2",
@@ -135,7 +128,7 @@ def test_it_lists_only_restosync_reservation_conflicts_still_open(
 
 
 def test_take_remote_applies_theirs_through_the_core_resolution(
-        api_client, manager_user, config, conflicted):  # noqa: F811
+        api_client, manager_user, config, conflicted):
     response = api_client.post(resolve_url(conflicted), {"resolution": "take_remote"},
                                format="json")
 
@@ -148,7 +141,7 @@ def test_take_remote_applies_theirs_through_the_core_resolution(
     assert api_client.get(CONFLICTS).json()["results"] == []
 
 
-def test_keep_local_keeps_ours(api_client, config, conflicted):  # noqa: F811
+def test_keep_local_keeps_ours(api_client, config, conflicted):
     response = api_client.post(resolve_url(conflicted), {"resolution": "keep_local"},
                                format="json")
 
@@ -162,8 +155,8 @@ def test_keep_local_keeps_ours(api_client, config, conflicted):  # noqa: F811
     ({}, "resolution"),
     ({"resolution": "keep_local", "merged_value": {}}, "merged_value"),
 ])
-def test_resolve_refuses_a_bad_body_naming_the_field(api_client, config,  # noqa: F811
-                                                     conflicted, body, field):  # noqa: F811
+def test_resolve_refuses_a_bad_body_naming_the_field(api_client, config,
+                                                     conflicted, body, field):
     response = api_client.post(resolve_url(conflicted), body, format="json")
 
     assert response.status_code == 400, response.content
@@ -173,7 +166,7 @@ def test_resolve_refuses_a_bad_body_naming_the_field(api_client, config,  # noqa
 
 
 def test_a_resolved_conflict_is_409_and_stays_as_it_was(
-        api_client, config, conflicted):  # noqa: F811
+        api_client, config, conflicted):
     api_client.post(resolve_url(conflicted), {"resolution": "take_remote"}, format="json")
 
     again = api_client.post(resolve_url(conflicted), {"resolution": "keep_local"},
@@ -189,7 +182,7 @@ def test_a_resolved_conflict_is_409_and_stays_as_it_was(
 # -- retry now ---------------------------------------------------------------------------
 
 @pytest.fixture
-def failed_push(sim, config, settings):  # noqa: F811
+def failed_push(sim, config, settings):
     """A push that found Zenchef unreachable; the simulator is back afterwards."""
     settings.ZENCHEF_API_URL = "http://127.0.0.1:9"
     client_cache_clear()
@@ -216,7 +209,7 @@ def test_retry_post_runs_the_due_pushes_now(api_client, failed_push):
     assert failed_push.state == State.SUCCEEDED
 
 
-def test_retry_with_nothing_waiting_runs_nothing(api_client, config):  # noqa: F811
+def test_retry_with_nothing_waiting_runs_nothing(api_client, config):
     # Enqueued, never failed: its first run is the worker's, not a retry.
     [waiting] = reservation_push(reservation=make_reservation(config.restaurant))
 
@@ -240,7 +233,7 @@ def test_retry_refuses_a_body_and_a_query_parameter(api_client, failed_push):
 
 # -- who may ------------------------------------------------------------------------------
 
-def _requests(config, conflict):  # noqa: F811
+def _requests(config, conflict):
     return [("get", CONFLICTS, None), ("get", f"{CONFLICTS}{conflict.pk}/", None),
             ("post", resolve_url(conflict), {"resolution": "take_remote"}),
             ("post", poll_url(config), None), ("get", RETRY, None), ("post", RETRY, None)]
@@ -250,7 +243,7 @@ def _requests(config, conflict):  # noqa: F811
     ("anonymous", 401, "not_authenticated"),
     ("staff", 403, "permission_denied"),
 ])
-def test_only_managers_may(config, conflicted, staff_api_client,  # noqa: F811
+def test_only_managers_may(config, conflicted, staff_api_client,
                            who, code, error):
     client = APIClient() if who == "anonymous" else staff_api_client
 

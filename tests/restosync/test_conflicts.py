@@ -7,26 +7,14 @@ import pytest
 from apps.core.conflicts import conflict_resolve
 from apps.core.models import AttentionItem, Conflict, ExternalMapping, OutboundOperation
 from apps.core.operations import operation_run
-from apps.restosync import services
 from apps.restosync.models import ENTITY_RESERVATION
 from apps.restosync.operations import PUSH_RESERVATION
-from tests.restosync.test_inbound import booking, config, deliver, mapped_reservation  # noqa: F401
+from tests.restosync.helpers import booking, deliver, mapped_reservation
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def conflicted(client, config):  # noqa: F811 - the fixture imported above
-    """Imported from Zenchef, then changed here (party of 3, its push not sent yet) and
-    there (party of 6, a peanut allergy) before the two met again."""
-    deliver(client, config, booking())
-    reservation = mapped_reservation(config)
-    services.reservation_update(reservation=reservation, party_size=3, notes="Birthday")
-    deliver(client, config, booking(numberOfPeople=6, comments="Allergies: nuts, peanuts"))
-    return Conflict.objects.get()
-
-
-def test_it_opens_a_conflict_with_both_sides_and_the_merge(config, conflicted):  # noqa: F811
+def test_it_opens_a_conflict_with_both_sides_and_the_merge(config, conflicted):
     assert conflicted.entity_type == ENTITY_RESERVATION
     assert conflicted.local_value["party_size"] == 3
     assert conflicted.remote_value["party_size"] == 6
@@ -43,7 +31,7 @@ def test_it_opens_a_conflict_with_both_sides_and_the_merge(config, conflicted): 
     assert AttentionItem.objects.open().filter(kind="sync.conflict").exists()
 
 
-def test_nothing_is_pushed_while_the_conflict_is_open(config, conflicted):  # noqa: F811
+def test_nothing_is_pushed_while_the_conflict_is_open(config, conflicted):
     from apps.restosync.operations import reservation_push
 
     [operation] = reservation_push(reservation=mapped_reservation(config), cause="test")
@@ -51,7 +39,7 @@ def test_nothing_is_pushed_while_the_conflict_is_open(config, conflicted):  # no
     assert operation_run(operation.pk).result == {"skipped": "a conflict is open"}
 
 
-def test_take_remote_applies_theirs(config, conflicted, admin_user):  # noqa: F811
+def test_take_remote_applies_theirs(config, conflicted, admin_user):
     # The local change of the fixture queued its own push; the resolution adds none.
     pushes_before = OutboundOperation.objects.filter(kind=PUSH_RESERVATION).count()
 
@@ -68,7 +56,7 @@ def test_take_remote_applies_theirs(config, conflicted, admin_user):  # noqa: F8
     assert OutboundOperation.objects.filter(kind=PUSH_RESERVATION).count() == pushes_before
 
 
-def test_keep_local_pushes_ours_in_full(config, conflicted, admin_user):  # noqa: F811
+def test_keep_local_pushes_ours_in_full(config, conflicted, admin_user):
     conflict_resolve(conflict=conflicted, resolution=Conflict.Resolution.KEEP_LOCAL,
                      user=admin_user)
 
@@ -80,7 +68,7 @@ def test_keep_local_pushes_ours_in_full(config, conflicted, admin_user):  # noqa
 
 
 def test_merge_applies_the_proposal_and_a_second_resolution_is_refused(
-        config, conflicted, admin_user):  # noqa: F811
+        config, conflicted, admin_user):
     conflict_resolve(conflict=conflicted, resolution=Conflict.Resolution.MERGED, user=admin_user)
 
     reservation = mapped_reservation(config)
@@ -91,7 +79,7 @@ def test_merge_applies_the_proposal_and_a_second_resolution_is_refused(
                          user=admin_user)
 
 
-def test_the_same_remote_state_again_opens_no_second_conflict(client, config, conflicted):  # noqa: F811
+def test_the_same_remote_state_again_opens_no_second_conflict(client, config, conflicted):
     deliver(client, config, booking(numberOfPeople=6, comments="Allergies: nuts, peanuts"))
 
     assert Conflict.objects.count() == 1

@@ -24,13 +24,7 @@ from tests.restosync.factories import (
     DiningTableFactory,
     make_config,
 )
-from tests.restosync.test_inbound import mapped_reservation
-from tests.restosync.test_outbound import (  # noqa: F401 - fixtures
-    push,
-    sim_bookings,
-    sleeps,
-)
-from tests.restosync.test_polling import guest_books
+from tests.restosync.helpers import guest_books, mapped_reservation, push, sim_bookings
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +60,7 @@ class Hub:
 
 
 @pytest.fixture
-def hub(client, zenchef_simulator, webhook_receiver, sleeps):  # noqa: F811
+def hub(client, zenchef_simulator, webhook_receiver, sleeps):
     sim = zenchef_simulator()
     hub = Hub(client, make_config(), sim, webhook_receiver())
     hub.webhooks()

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import secrets
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 import pytest
-from django.urls import reverse
 from django.utils import timezone
 
 import apps.restosync.webhooks  # noqa: F401 - registers the channel and the processor
-from apps.core.models import AttentionItem, Conflict, ExternalMapping, SyncLog, WebhookEvent
+from apps.core.models import AttentionItem, Conflict, SyncLog, WebhookEvent
 from apps.core.sync import mapping_get, mapping_upsert
-from apps.core.webhooks import webhooks_process_waiting
 from apps.restosync import services
 from apps.restosync.inbound import UNKNOWN_STATUS
 from apps.restosync.models import (
@@ -24,65 +17,15 @@ from apps.restosync.models import (
     ENTITY_ROOM,
     ENTITY_TABLE,
     Reservation,
-    SyncPlatformConfig,
 )
-from apps.restosync.simulator import SANDBOX_RESTAURANT_UID
 from tests.restosync.factories import (
-    BRUSSELS,
-    WEBHOOK_SECRET,
     DiningRoomFactory,
     DiningTableFactory,
-    make_config,
     make_reservation,
-    next_weekday,
 )
+from tests.restosync.helpers import booking, deliver, mapped_reservation
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def config() -> SyncPlatformConfig:
-    return make_config()
-
-
-def booking(uid: str = "bk-1", **overrides: Any) -> dict[str, Any]:
-    """A BookingViewModel as Zenchef sends it."""
-    body = {"uid": uid, "status": "ACCEPTED",
-            "bookingDateTime": next_weekday(5).isoformat(), "bookingDuration": 120,
-            "numberOfPeople": 2, "firstName": "Jan", "lastName": "Jansen",
-            "telephone": "+32470123456", "email": "jan@example.com",
-            "comments": "Allergies: nuts", "source": "widget", "externalReferenceId": None,
-            "checkInDateTime": None, "checkOutDateTime": None, "tables": []}
-    body.update(overrides)
-    return body
-
-
-def deliver(client, config: SyncPlatformConfig, body: dict[str, Any], *,
-            event: str = "booking.changed", event_id: str = "",
-            occurred_at: datetime | None = None, connection_id: int | None = None,
-            process: bool = True):
-    """POST one signed event to the configuration's webhook URL, then let the
-    worker process what is waiting."""
-    event_id = event_id or f"evt_{secrets.token_hex(6)}"
-    payload = json.dumps({
-        "eventId": event_id, "event": event, "restaurantUid": SANDBOX_RESTAURANT_UID,
-        "occurredAt": (occurred_at or timezone.now()).astimezone(BRUSSELS).isoformat(),
-        "booking": body}).encode()
-    signature = hmac.new(WEBHOOK_SECRET.encode(), payload, hashlib.sha256).hexdigest()
-    url = reverse("webhook-channel", kwargs={
-        "platform": "zenchef", "connection_id": connection_id or config.connection_id})
-    response = client.post(url, data=payload, content_type="application/json",
-                           headers={"X-Zenchef-Signature": signature,
-                                    "X-Zenchef-Event-Id": event_id})
-    if process:
-        webhooks_process_waiting()
-    return response
-
-
-def mapped_reservation(config: SyncPlatformConfig, uid: str = "bk-1") -> Reservation:
-    mapping = ExternalMapping.objects.get(connection=config.connection,
-                                          entity_type=ENTITY_RESERVATION, external_id=uid)
-    return Reservation.objects.with_links().get(pk=mapping.local_id)
 
 
 def test_it_imports_a_new_booking_with_its_room_and_tables(client, config):

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Iterator
 
 import pytest
 import requests
 from django.utils import timezone
 
 from apps.core.connections import client_cache_clear
-from apps.core.http import PlatformClient
-from apps.core.models import AttentionItem, ExternalMapping, OutboundOperation, SyncLog
+from apps.core.models import AttentionItem, OutboundOperation, SyncLog
 from apps.core.operations import operation_run
-from apps.core.sync import mapping_get, mapping_upsert
+from apps.core.sync import mapping_upsert
 from apps.restosync import services
-from apps.restosync.connectors.zenchef import client as zenchef_client_module
 from apps.restosync.models import (
-    ENTITY_RESERVATION,
     ENTITY_ROOM,
     ENTITY_TABLE,
     Reservation,
@@ -37,45 +32,15 @@ from tests.restosync.factories import (
     make_config,
     make_reservation,
 )
+from tests.restosync.helpers import mapping_of, push, sim_bookings
 
 pytestmark = pytest.mark.django_db
 State = OutboundOperation.State
 
 
 @pytest.fixture
-def sleeps(monkeypatch) -> Iterator[list[float]]:
-    """The Zenchef client records its back-off sleeps instead of sleeping."""
-    recorded: list[float] = []
-    monkeypatch.setattr(zenchef_client_module, "PlatformClient",
-                        functools.partial(PlatformClient, sleep=recorded.append))
-    client_cache_clear()
-    yield recorded
-    client_cache_clear()
-
-
-@pytest.fixture
-def sim(zenchef_simulator, sleeps):
-    return zenchef_simulator()
-
-
-@pytest.fixture
 def config(sim) -> SyncPlatformConfig:
     return make_config()
-
-
-def push(reservation: Reservation, **options) -> list[OutboundOperation]:
-    """Enqueue and run the reservation's pushes now (the worker's part)."""
-    return [operation_run(op.pk) or op for op in reservation_push(reservation=reservation,
-                                                                  **options)]
-
-
-def sim_bookings(sim) -> list[dict]:
-    return requests.get(f"{sim.base_url}/_sim/bookings", timeout=5).json()
-
-
-def mapping_of(reservation: Reservation, config: SyncPlatformConfig) -> ExternalMapping | None:
-    return mapping_get(entity_type=ENTITY_RESERVATION, local_id=reservation.pk,
-                       connection=config.connection)
 
 
 def test_it_creates_the_booking_with_our_id_and_maps_it(sim, config):

@@ -18,29 +18,13 @@ from apps.restosync.polling import (
     config_poll_request,
     configs_due_poll,
 )
-from apps.restosync.simulator import SANDBOX_RESTAURANT_UID
-from tests.restosync.factories import make_config, next_weekday
-from tests.restosync.test_outbound import (  # noqa: F401 - fixtures
-    config,
-    sim,
-    sleeps,
-)
+from tests.restosync.factories import make_config
+from tests.restosync.helpers import guest_books
 
 pytestmark = pytest.mark.django_db
 
 
-def guest_books(simulator, **overrides) -> dict:
-    body = {"restaurantUid": SANDBOX_RESTAURANT_UID,
-            "bookingDateTime": next_weekday(4).isoformat(), "numberOfPeople": 3,
-            "firstName": "Eva", "lastName": "Claes", "telephone": "+32475000111",
-            "email": "eva@example.test", "tables": [13]}
-    body.update(overrides)
-    response = requests.post(f"{simulator.base_url}/_sim/bookings", json=body, timeout=5)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def test_the_poll_catches_a_booking_whose_webhook_was_missed(sim, config):  # noqa: F811
+def test_the_poll_catches_a_booking_whose_webhook_was_missed(sim, config):
     made = guest_books(sim)
 
     run = config_poll(config=config)
@@ -55,7 +39,7 @@ def test_the_poll_catches_a_booking_whose_webhook_was_missed(sim, config):  # no
     assert made["uid"]
 
 
-def test_a_second_poll_changes_nothing_and_a_change_is_applied(sim, config):  # noqa: F811
+def test_a_second_poll_changes_nothing_and_a_change_is_applied(sim, config):
     made = guest_books(sim)
     config_poll(config=config)
 
@@ -69,7 +53,7 @@ def test_a_second_poll_changes_nothing_and_a_change_is_applied(sim, config):  # 
     assert (reservation.party_size, reservation.version) == (5, 2)
 
 
-def test_a_poll_that_cannot_reach_the_platform_records_the_error(config, settings):  # noqa: F811
+def test_a_poll_that_cannot_reach_the_platform_records_the_error(config, settings):
     settings.ZENCHEF_API_URL = "http://127.0.0.1:9"
     client_cache_clear()
 
@@ -80,11 +64,11 @@ def test_a_poll_that_cannot_reach_the_platform_records_the_error(config, setting
     assert config.last_error
 
 
-def test_configs_are_due_at_their_own_interval(sim):  # noqa: F811
+def test_configs_are_due_at_their_own_interval(sim):
     fast = make_config(poll_interval_sec=60)
     slow = make_config(poll_interval_sec=3600)
     make_config(is_active=False)
-    for config in (fast, slow):  # noqa: F402
+    for config in (fast, slow):
         SyncRun.objects.create(kind=POLL_KIND, connection=config.connection,
                                status=SyncRun.Status.SUCCESS,
                                started_at=timezone.now() - timedelta(minutes=5))
@@ -93,7 +77,7 @@ def test_configs_are_due_at_their_own_interval(sim):  # noqa: F811
     assert set(configs_due_poll(now=timezone.now() + timedelta(hours=1))) == {fast, slow}
 
 
-def test_the_beat_task_polls_the_due_configs(sim, config):  # noqa: F811
+def test_the_beat_task_polls_the_due_configs(sim, config):
     guest_books(sim)
 
     assert tasks.poll_due() == 1
@@ -104,7 +88,7 @@ def test_the_beat_task_polls_the_due_configs(sim, config):  # noqa: F811
 
 
 def test_poll_now_answers_its_run_at_once_and_a_worker_fills_it(
-        sim, config, django_capture_on_commit_callbacks):  # noqa: F811
+        sim, config, django_capture_on_commit_callbacks):
     guest_books(sim)
 
     with django_capture_on_commit_callbacks(execute=True):

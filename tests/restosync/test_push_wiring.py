@@ -9,7 +9,7 @@ from apps.core.models import OutboundOperation
 from apps.restosync import services
 from apps.restosync.operations import PUSH_RESERVATION
 from tests.restosync.factories import make_reservation
-from tests.restosync.test_inbound import booking, config, deliver  # noqa: F401 - fixture
+from tests.restosync.helpers import booking, deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def pushed_connections() -> list[int]:
                 .values_list("connection_id", flat=True))
 
 
-def test_creating_and_changing_a_reservation_queues_its_push(config):  # noqa: F811
+def test_creating_and_changing_a_reservation_queues_its_push(config):
     reservation = make_reservation(restaurant=config.restaurant)
     created = pushed_connections()
 
@@ -32,7 +32,7 @@ def test_creating_and_changing_a_reservation_queues_its_push(config):  # noqa: F
         state=OutboundOperation.State.PENDING).count() == 1
 
 
-def test_a_booking_from_the_platform_is_not_sent_back_to_it(client, config):  # noqa: F811
+def test_a_booking_from_the_platform_is_not_sent_back_to_it(client, config):
     deliver(client, config, booking())
 
     assert pushed_connections() == []

@@ -9,17 +9,9 @@ from apps.core.errors import ServiceError
 from apps.core.models import Connection
 from apps.restosync import selectors, services
 from apps.restosync.models import RESTAURANT_TENANT, SyncPlatformConfig
-from tests.restosync import factories
+from tests.restosync.factories import make_config_with_known_secrets as make_config
 
 pytestmark = pytest.mark.django_db
-
-
-# Secrets these tests look for (stored encrypted, never shown).
-KNOWN_SECRETS = {"api_key": "key-abcdef-123456", "webhook_secret": "whsec-987654"}
-
-
-def make_config(restaurant=None, **overrides) -> SyncPlatformConfig:
-    return factories.make_config(restaurant, **{**KNOWN_SECRETS, **overrides})
 
 
 def test_it_keeps_the_credentials_encrypted_on_a_connection_of_the_restaurant():

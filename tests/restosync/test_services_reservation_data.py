@@ -17,7 +17,7 @@ from tests.restosync.factories import (
     RestaurantFactory,
     make_reservation,
 )
-from tests.restosync.test_services_platform_configs import make_config
+from tests.restosync.factories import make_config_with_known_secrets as make_config
 
 pytestmark = pytest.mark.django_db
 

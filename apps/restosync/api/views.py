@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api.strict import StrictQueryParamsMixin, no_input
+from apps.core.api.sync_runs import SyncRunSerializer
 from apps.core.conflicts import conflict_resolve
 from apps.core.models import Conflict
 from apps.restosync import selectors, services
@@ -130,6 +131,14 @@ class PlatformConfigViewSet(StrictQueryParamsMixin, viewsets.ModelViewSet):
         return Response(s.PollStartedSerializer(
             {"sync_run": run.pk, "status": run.status, "config": config.pk}).data,
             status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=SyncRunSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def runs(self, request, pk=None):
+        """The configuration's last polls, newest first: how a poll started with
+        `poll/` went."""
+        runs = selectors.config_poll_runs(config=self.get_object())
+        return Response(SyncRunSerializer(runs, many=True).data)
 
 
 class ReservationFilter(django_filters.FilterSet):
