@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from apps.core.conflicts import conflict_resolve
 from apps.core.models import AttentionItem, Conflict, ExternalMapping, OutboundOperation
@@ -83,3 +84,19 @@ def test_the_same_remote_state_again_opens_no_second_conflict(client, config, co
     deliver(client, config, booking(numberOfPeople=6, comments="Allergies: nuts, peanuts"))
 
     assert Conflict.objects.count() == 1
+
+
+def test_a_manager_takes_theirs_from_the_conflict_page_in_the_admin(
+        config, conflicted, manager_client):
+    page = manager_client.get(reverse("admin:core_conflict_change", args=[conflicted.pk]))
+    assert page.status_code == 200
+    differing = {row.field for row in page.context["diff"] if row.differs}
+    assert {"party_size", "allergies"} <= differing
+
+    answer = manager_client.post(reverse("admin:core_conflict_changelist"), {
+        "action": "take_remote", "_selected_action": [conflicted.pk]}, follow=True)
+
+    assert answer.status_code == 200
+    conflicted.refresh_from_db()
+    assert conflicted.status == Conflict.Status.RESOLVED
+    assert mapped_reservation(config).party_size == 6
