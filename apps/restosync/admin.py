@@ -27,6 +27,7 @@ from apps.core.admin_display import (
     admin_change_link,
     choice_badge,
     masked_value,
+    register_entity,
     short_text,
     status_badge,
     time_column,
@@ -38,6 +39,12 @@ from apps.core.models import ExternalMapping, OutboundOperation
 from apps.core.operations import operation_retry_now
 from apps.restosync import selectors, services
 from apps.restosync.models import (
+    ENTITY_CUSTOMER,
+    ENTITY_OFFER,
+    ENTITY_RESERVATION,
+    ENTITY_ROOM,
+    ENTITY_SERVICE,
+    ENTITY_TABLE,
     SYNC_ENTITIES,
     Customer,
     DiningRoom,
@@ -62,6 +69,13 @@ RESERVATION_TONES = {
 ACTIVE_TONES = {True: "ok", False: "muted"}
 BREAKER_TONES = {"closed": "ok", "half_open": "warning", "open": "error"}
 ENTITY_CHOICES = [(entity, entity) for entity in SYNC_ENTITIES]
+
+# How the core's mappings, conflicts and audit rows name our objects: declared,
+# so their pages link to the reservation (or table…) rather than print "reservation 5".
+for _entity_type, _model in ((ENTITY_RESERVATION, Reservation), (ENTITY_CUSTOMER, Customer),
+                             (ENTITY_SERVICE, DiningService), (ENTITY_OFFER, Offer),
+                             (ENTITY_ROOM, DiningRoom), (ENTITY_TABLE, DiningTable)):
+    register_entity(_entity_type, model=_model)
 
 
 def _add_service_errors(form: forms.BaseForm, exc: ServiceError) -> None:

@@ -9,7 +9,16 @@ refreshes itself while a declaration is in flight, and the test waits for
 that, never reloading it; an intervention's page refreshes only while it is
 being created, so the manager reloads it once Symphonics has decided.
 
-Each step leaves a screenshot in test-results/browser/<language>/.
+The restaurant's part of the day has its own test, with the Zenchef
+simulator on a real port sending its webhooks to the live server: a
+reservation typed in the admin is pushed by the outbox when the page saves
+(the live server runs tasks at once), a guest's booking arrives by webhook,
+one whose webhook is held back is found by "Poll now", and a reservation
+changed on both sides becomes a conflict the manager settles on its page.
+Its pages are also checked for English left on them in French.
+
+Each step leaves a screenshot in test-results/browser/<language>/ (the
+restaurant's in its restosync/ folder).
 """
 
 from __future__ import annotations
@@ -19,29 +28,55 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta
 
 import pytest
+import requests
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
-from apps.core.models import AttentionItem, OutboundOperation, WebhookEvent
+from apps.core.admin_display import EMPTY
+from apps.core.dashboard import BREAKER_LABELS
+from apps.core.models import (
+    AttentionItem,
+    Conflict,
+    ExternalMapping,
+    OutboundOperation,
+    SyncRun,
+    WebhookEvent,
+)
 from apps.dimona import services as dimona_services
 from apps.dimona.admin import ValidateHoursForm
 from apps.dimona.mapping import BRUSSELS
 from apps.dimona.models import DimonaDeclaration, Employer, Shift
+from apps.restosync.demo import DEMO_RESTAURANT
+from apps.restosync.models import (
+    ENTITY_RESERVATION,
+    Reservation,
+    Restaurant,
+    SyncPlatformConfig,
+)
+from apps.restosync.operations import PUSH_RESERVATION
+from apps.restosync.polling import POLL_KIND
+from apps.restosync.simulator import SANDBOX_RESTAURANT_UID, ZenchefSimulator
 from apps.symphonics.models import Intervention
 from apps.symphonics.simulator import SymphonicsSimulator
 from tests.browser.pages import (
+    SCREENSHOTS_DIR,
+    Screenshots,
     confirm_object_action,
     expect_done,
     expect_refreshed_to_show,
+    expect_success,
     log_in,
+    object_action_control,
     press_object_action,
     run_list_action,
 )
 from tests.dimona.factories import valid_ssin
 from tests.dimona.helpers import drive_outbox
+from tests.restosync.factories import WEBHOOK_SECRET, make_config, next_weekday
+from tests.restosync.helpers import guest_books, mapped_reservation, sim_bookings
 from tests.symphonics.helpers import settled, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -256,3 +291,165 @@ def test_it_runs_a_managers_day(page: Page, language, screenshots, live_server, 
     for item in items:
         expect(page.locator("#result_list")).to_contain_text(item.kind)
     screenshots.take("attention-queue")
+
+
+# -- RestoSync: a restaurant's reservations kept in step with Zenchef --------------------
+
+def zenchef_control(sim: ZenchefSimulator, method: str, path: str, **body) -> dict:
+    """A call to the simulator's /_sim/ controls: the guest, the platform's state, its faults."""
+    response = requests.request(method, f"{sim.base_url}/_sim/{path}", json=body or None,
+                                timeout=5)
+    assert response.ok, response.text
+    return response.json()
+
+
+def zenchef_booking(sim: ZenchefSimulator, uid: str) -> dict:
+    [booking] = [b for b in sim_bookings(sim) if b["uid"] == uid]
+    return booking
+
+
+def mapped(config: SyncPlatformConfig, booking_uid: str) -> Callable[[], bool]:
+    """The hub has a reservation for this Zenchef booking (its webhook was processed)."""
+    return ExternalMapping.objects.filter(connection_id=config.connection_id,
+                                          entity_type=ENTITY_RESERVATION,
+                                          external_id=booking_uid).exists
+
+
+def sync_badge(config: SyncPlatformConfig, status: str) -> str:
+    """What a reservation's "platforms" cell says of its mapping on this configuration."""
+    return f"{config.platform}: {ExternalMapping.Status(status).label}"
+
+
+@pytest.fixture
+def zenchef(zenchef_simulator, sleeps) -> ZenchefSimulator:
+    """Zenchef's simulator on a real port; the hub's client records its back-off
+    pauses instead of sleeping them (the live server's requests stay quick)."""
+    return zenchef_simulator()
+
+
+@pytest.mark.parametrize("language", ["en", "fr"], indirect=True)
+def test_it_keeps_a_restaurants_reservations_in_step_with_zenchef(
+        page: Page, language, live_server, demo_login, zenchef, settings):
+    base = live_server.url
+    # Where Zenchef must send its webhooks, as the configuration's page shows it.
+    settings.HUB_BASE_URL = base
+    restaurant = Restaurant.objects.get(name=DEMO_RESTAURANT)
+    config = make_config(restaurant)
+    screenshots = Screenshots(page, SCREENSHOTS_DIR / language / "restosync", language=language)
+    log_in(page, base, *demo_login)
+
+    # -- the restaurant's Zenchef account: its health, and the address for its webhooks -
+    page.goto(change_url(base, config))
+    expect(page.locator(".field-breaker")).to_contain_text(str(BREAKER_LABELS["closed"]))
+    expect(page.locator(".field-webhook_secret_state")).to_contain_text(gettext("Stored"))
+    webhook_url = page.locator(".field-webhook_url .readonly").inner_text().strip()
+    assert webhook_url == base + reverse("webhook-channel", kwargs={
+        "platform": "zenchef", "connection_id": config.connection_id})
+    screenshots.take("platform-config")
+    # The manager gives Zenchef that address and the secret.
+    zenchef_control(zenchef, "POST", "webhooks", restaurant_uid=SANDBOX_RESTAURANT_UID,
+                    url=webhook_url, secret=WEBHOOK_SECRET)
+
+    # -- a phone booking typed in the admin reaches Zenchef ------------------------------
+    friday = next_weekday(5)
+    page.goto(base + reverse("admin:restosync_reservation_add"))
+    page.locator("#id_restaurant").select_option(label=restaurant.name)
+    page.locator("#id_customer_name").fill("Martine Dubois")
+    page.locator("#id_customer_phone").fill("+32 470 55 66 77")
+    page.locator("#id_party_size").fill("2")
+    page.locator("#id_reservation_time_0").fill(f"{friday:%Y-%m-%d}")
+    page.locator("#id_reservation_time_1").fill(f"{friday:%H:%M}")
+    screenshots.take("reservation-add")
+    page.locator('input[name="_save"]').click()
+    expect_success(page)
+    phoned = Reservation.objects.get(customer__name="Martine Dubois")
+    assert (phoned.reservation_time, phoned.party_size) == (friday, 2)
+    # The outbox pushed it when the page saved (the live server's tasks run at once).
+    [booking] = [b for b in sim_bookings(zenchef)
+                 if b["externalReferenceId"] == str(phoned.pk)]
+    assert booking["numberOfPeople"] == 2
+    page.goto(change_url(base, phoned))
+    sync = page.locator(".field-sync_state")
+    expect(sync).to_contain_text(sync_badge(config, ExternalMapping.Status.SYNCED))
+    expect(sync).to_contain_text(booking["uid"])
+    screenshots.take("reservation-synced")
+
+    # -- a guest books on Zenchef; the webhook brings the booking here --------------------
+    online = guest_books(zenchef, firstName="Eva", lastName="Claes", numberOfPeople=3)
+    wait_until(mapped(config, online["uid"]))
+    page.goto(base + reverse("admin:restosync_reservation_changelist"))
+    row = page.locator("#result_list tbody tr").filter(has_text="Eva Claes")
+    expect(row).to_contain_text(sync_badge(config, ExternalMapping.Status.SYNCED))
+    expect(row).to_contain_text(online["uid"])
+    # The platforms' column is the list's last: brought into view for the picture.
+    row.locator("td.field-sync_state").scroll_into_view_if_needed()
+    screenshots.take("reservations-with-the-guests-booking")
+
+    # -- a webhook held back on Zenchef's side: "Poll now" finds the booking ---------------
+    zenchef_control(zenchef, "POST", "webhooks", restaurant_uid=SANDBOX_RESTAURANT_UID,
+                    url=webhook_url, secret=WEBHOOK_SECRET, hold=True)
+    missed = guest_books(zenchef, firstName="Lucas", lastName="Peeters", numberOfPeople=2,
+                         telephone="+32475000222", email="lucas@example.test",
+                         bookingDateTime=next_weekday(6).isoformat())
+    page.goto(change_url(base, config))
+    press_object_action(page, SyncPlatformConfig, "poll_now")
+    expect_done(page, SyncPlatformConfig, "poll_now", [config])
+    run = SyncRun.objects.filter(kind=POLL_KIND, connection=config.connection).get()
+    assert (run.status, run.created) == (SyncRun.Status.SUCCESS, 1)
+    assert mapped(config, missed["uid"])()
+    expect(page.locator(".field-last_sync")).not_to_contain_text(EMPTY)
+    screenshots.take("polled")
+    page.goto(change_url(base, run))
+    expect(page.locator(".field-status_badge")).to_contain_text(str(SyncRun.Status.SUCCESS.label))
+    expect(page.locator(".field-created")).to_contain_text("1")
+    screenshots.take("poll-run")
+    # Every exchange with Zenchef is on the audit trail.
+    page.goto(base + reverse("admin:core_synclog_changelist"))
+    expect(page.locator("#result_list")).to_contain_text("zenchef.booking.create")
+    screenshots.take("sync-logs")
+    zenchef_control(zenchef, "POST", "webhooks", restaurant_uid=SANDBOX_RESTAURANT_UID,
+                    url=webhook_url, secret=WEBHOOK_SECRET)
+
+    # -- both sides change Eva's booking: a conflict, settled by keeping ours ------------
+    eva = mapped_reservation(config, online["uid"])
+    # Zenchef turns every call away for a while: the change made here waits to be sent.
+    zenchef_control(zenchef, "POST", "faults", rate_limit_every=1)
+    page.goto(change_url(base, eva))
+    page.locator("#id_party_size").fill("4")
+    page.locator('input[name="_continue"]').click()
+    expect_success(page)
+    push = OutboundOperation.objects.filter(kind=PUSH_RESERVATION,
+                                           payload__reservation_id=eva.pk).latest("created_at")
+    assert push.state == OutboundOperation.State.FAILED
+    # Its failed push can be sent again from its page (once Zenchef takes calls again).
+    expect(object_action_control(page, Reservation, "retry_pushes")).to_be_enabled()
+    screenshots.take("reservation-push-waiting")
+    zenchef_control(zenchef, "POST", "faults", rate_limit_every=0)
+    # Meanwhile Eva changed her booking on Zenchef herself.
+    zenchef_control(zenchef, "PATCH", f"bookings/{online['uid']}", numberOfPeople=5)
+    conflicts = Conflict.objects.filter(local_id=str(eva.pk), status=Conflict.Status.OPEN)
+    wait_until(conflicts.exists)
+    conflict = conflicts.get()
+
+    page.goto(base + reverse("admin:index"))
+    page.get_by_role("link", name=gettext("Attention queue"), exact=True).first.click()
+    page.locator(f'#result_list a[href="{reverse_change(conflict)}"]').first.click()
+    differs = page.locator("table.conflict-diff tr.differs").filter(has_text="party_size")
+    expect(differs).to_contain_text("4")
+    expect(differs).to_contain_text("5")
+    screenshots.take("conflict-diff")
+    page.get_by_role("button", name=gettext("Keep ours"), exact=True).click()
+    expect_success(page, gettext("{count} conflict(s) resolved.").format(count=1))
+    screenshots.take("conflict-resolved")
+    conflict.refresh_from_db()
+    assert conflict.resolution == Conflict.Resolution.KEEP_LOCAL
+    # Ours stands here and was sent to Zenchef in full.
+    assert zenchef_booking(zenchef, online["uid"])["numberOfPeople"] == 4
+    # The conflict names the reservation it was about: the manager follows it.
+    page.locator(f'#result_list a[href="{reverse_change(eva)}"]').first.click()
+    expect(page.locator("#id_party_size")).to_have_value("4")
+    expect(page.locator(".field-sync_state")).to_contain_text(
+        sync_badge(config, ExternalMapping.Status.SYNCED))
+    # The resolution's push replaced the failed one: nothing is left to retry.
+    expect(object_action_control(page, Reservation, "retry_pushes")).to_be_disabled()
+    screenshots.take("reservation-after-the-conflict")
