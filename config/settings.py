@@ -276,6 +276,9 @@ SPECTACULAR_SETTINGS = {
         "ReservationStatusEnum": "apps.restosync.models.Reservation.Status",
         "ReservationSourceEnum": "apps.restosync.models.Reservation.Source",
         "SyncEntityEnum": "apps.restosync.models.SYNC_ENTITIES",
+        "BordereauStatusEnum": "apps.tuniclaim.models.Bordereau.Status",
+        "BulletinSoinStatusEnum": "apps.tuniclaim.models.BulletinSoin.Status",
+        "SyncRunStatusEnum": "apps.core.models.SyncRun.Status",
     },
 }
 
@@ -313,6 +316,8 @@ SIMULATORS = {
     },
     "zenchef": {"factory": "apps.restosync.simulator.build",
                 "port": env.int("ZENCHEF_SIM_PORT", 8103)},
+    "tuniclaim": {"factory": "apps.tuniclaim.simulator.build",
+                  "port": env.int("TUNICLAIM_SIM_PORT", 8104)},
 }
 
 
@@ -350,6 +355,20 @@ ZENCHEF_EXTERNAL_SOURCE = env.str("ZENCHEF_EXTERNAL_SOURCE", default="workforce-
 ZENCHEF_RATE_LIMIT_PER_MINUTE = env.int("ZENCHEF_RATE_LIMIT_PER_MINUTE", default=100)
 ZENCHEF_RATE_WINDOW_SECONDS = env.float("ZENCHEF_RATE_WINDOW_SECONDS", default=60.0)
 ZENCHEF_READ_TIMEOUT_SECONDS = env.float("ZENCHEF_READ_TIMEOUT_SECONDS", default=15.0)
+
+# --- MY TUNICLAIM -----------------------------------------------------------
+# docs/tuniclaim.md. The platform's base URL (its paths start with /api/);
+# it has no public documentation, so the hub speaks the format of docs/tuniclaim.md.
+TUNICLAIM_API_URL = env.str("TUNICLAIM_API_URL", default=_simulator_url("tuniclaim"))
+# Sent as "Authorization: Bearer <token>" when set.
+TUNICLAIM_API_TOKEN = env.str("TUNICLAIM_API_TOKEN", default="")
+TUNICLAIM_READ_TIMEOUT_SECONDS = env.float("TUNICLAIM_READ_TIMEOUT_SECONDS", default=15.0)
+TUNICLAIM_PAGE_SIZE = env.int("TUNICLAIM_PAGE_SIZE", default=50)
+# An incremental import asks for what changed since the last good run minus this.
+TUNICLAIM_LOOKBACK_MINUTES = env.int("TUNICLAIM_LOOKBACK_MINUTES", default=15)
+# Who receives the import reports, and from how many claims an import is "large".
+TUNICLAIM_REPORT_RECIPIENTS = env.list("TUNICLAIM_REPORT_RECIPIENTS", default=[])
+TUNICLAIM_LARGE_IMPORT_CLAIMS = env.int("TUNICLAIM_LARGE_IMPORT_CLAIMS", default=1000)
 
 # --- Symphonics -----------------------------------------------------------
 # Setup and flows: docs/symphonics.md. SYMPHONICS_ENVIRONMENT picks the base
@@ -441,8 +460,11 @@ DIGEST_TIMEZONE = env.str("DIGEST_TIMEZONE", default="Europe/Brussels")
 # more there are and links to the attention queue.
 DIGEST_MAX_ITEMS_PER_DOMAIN = env.int("DIGEST_MAX_ITEMS_PER_DOMAIN", default=50)
 # E-mail: console output unless EMAIL_URL names a server, e.g.
-# smtp+tls://user:password@smtp.example.com:587
+# smtp+tls://user:password@smtp.example.com:587 (STARTTLS) or
+# smtp+ssl://user:password@smtp.example.tn:465 (implicit TLS).
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hub@localhost")
+# Django waits forever for an SMTP server by default.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)

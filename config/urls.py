@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/oauth/callback/", OAuthCallbackView.as_view(), name="oauth-callback"),
     path("api/dimona/", include("apps.dimona.api.urls")),
     path("api/symphonics/", include("apps.symphonics.api.urls")),
+    path("api/tuniclaim/", include("apps.tuniclaim.api.urls")),
     path("api/", include("apps.restosync.api.urls")),
     path("api/webhooks/symphonics/", symphonics_webhook, name="symphonics-webhook"),
     path("api/webhooks/", include("apps.core.api.webhook_urls")),

@@ -130,7 +130,7 @@ class WebhookEventAdmin(ObjectActionsMixin, AutoRefreshMixin, ReadOnlyAdmin):
     object_actions = (
         ObjectAction(
             name="replay", label=_("Replay"),
-            service=lambda event, data: webhook_replay(event=event),
+            service=lambda event, data, user: webhook_replay(event=event),
             success=_("{count} event(s) queued for processing again."),
             unavailable=_not_replayable),
     )
@@ -195,7 +195,7 @@ class OutboundOperationAdmin(ObjectActionsMixin, AutoRefreshMixin, ActionsOnlyAd
     object_actions = (
         ObjectAction(
             name="retry_now", label=_("Retry now"),
-            service=lambda operation, data: operation_retry_now(operation=operation),
+            service=lambda operation, data, user: operation_retry_now(operation=operation),
             success=_("{count} operation(s) queued."), unavailable=_not_retryable),
     )
 

@@ -177,8 +177,9 @@ def confirmed_service_action(
 class ObjectAction:
     """A domain action, declared once, offered on each object's page and in the list.
 
-    `service(obj, data)` does the work (`data`: the action's form's cleaned
-    data, or {}). `unavailable(obj)` says in words why the object's state does
+    `service(obj, data, user)` does the work (`data`: the action's form's
+    cleaned data, or {}; `user`: the manager who asked, for the services that
+    record who acted). `unavailable(obj)` says in words why the object's state does
     not allow it now, or "" when it does; the button is then disabled with that
     reason, or hidden with `hide_when_unavailable`. A `destructive` action, or
     one with a `form_class`, opens a page first: `consequence(obj)` says there
@@ -189,7 +190,7 @@ class ObjectAction:
 
     name: str
     label: Any
-    service: Callable[[Any, dict[str, Any]], Any]
+    service: Callable[[Any, dict[str, Any], Any], Any]
     success: Any
     permission: str = "change"
     unavailable: Callable[[Any], Any] | None = None
@@ -266,7 +267,8 @@ def _available(modeladmin: admin.ModelAdmin, request, action: ObjectAction,
 def _run_one(modeladmin: admin.ModelAdmin, request, action: ObjectAction, obj,
              data: dict[str, Any]) -> None:
     """On the object's page: its own report, or the summary when it has none."""
-    run_service_action(modeladmin, request, [obj], lambda o: action.service(o, data),
+    run_service_action(modeladmin, request, [obj],
+                       lambda o: action.service(o, data, request.user),
                        None if action.report else str(action.success),
                        report=_reporter(modeladmin, request, action))
 
@@ -280,14 +282,16 @@ def _bulk_action(action: ObjectAction) -> Callable:
         if not action.opens_a_page:
             run_service_action(modeladmin, request, _available(modeladmin, request, action,
                                                                objects),
-                               lambda obj: action.service(obj, {}), str(action.success))
+                               lambda obj: action.service(obj, {}, request.user),
+                               str(action.success))
             return None
         applying = "apply" in request.POST
         return confirmed_service_action(
             modeladmin, request,
             _available(modeladmin, request, action, objects) if applying else objects,
             action=action.name, form_class=action.form_class or NoFields,
-            service=action.service, success=str(action.success), title=action.label,
+            service=lambda obj, data: action.service(obj, data, request.user),
+            success=str(action.success), title=action.label,
             template="admin/core/object_actions_confirm.html",
             extra_context={"object_action": action,
                            "consequences": _consequences(action, objects)})

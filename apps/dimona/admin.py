@@ -418,19 +418,19 @@ def _validated(shift: Shift, update: DimonaDeclaration | None) -> str:
 SHIFT_ACTIONS = (
     ObjectAction(
         name="accept", label=_("Accept"),
-        service=lambda shift, data: services.shift_accept(shift=shift),
+        service=lambda shift, data, user: services.shift_accept(shift=shift),
         unavailable=_cannot_accept, hide_when_unavailable=True,
         success=_("{count} shift(s) accepted.")),
     ObjectAction(
         name="declare", label=_("Declare (Dimona-In)"),
-        service=lambda shift, data: services.shift_declare(shift=shift),
+        service=lambda shift, data, user: services.shift_declare(shift=shift),
         unavailable=_cannot_declare,
         success=_("{count} shift(s) declared or already declared."),
         report=lambda shift, declaration: gettext(
             "%(shift)s: a Dimona-In is sent to the ONSS.") % {"shift": shift}),
     ObjectAction(
         name="validate_hours", label=_("Validate hours"),
-        service=lambda shift, data: services.shift_validate_hours(
+        service=lambda shift, data, user: services.shift_validate_hours(
             shift=shift, start=data["start"], end=data["end"]),
         unavailable=_cannot_validate_hours, form_class=ValidateHoursForm,
         initial=_validate_hours_initial, consequence=_validate_hours_consequence,
@@ -438,19 +438,19 @@ SHIFT_ACTIONS = (
         report=_validated, bulk=False),
     ObjectAction(
         name="cancel_dimona", label=_("Cancel the shift and its Dimona"),
-        service=lambda shift, data: services.shift_cancel(shift=shift, reason=data["reason"]),
+        service=lambda shift, data, user: services.shift_cancel(shift=shift, reason=data["reason"]),
         unavailable=_cannot_cancel_dimona, destructive=True, form_class=CancelForm,
         consequence=_cancel_consequence, confirm_label=_("Cancel and send Dimona-Cancel"),
         success=_("{count} Dimona-Cancel(s) sent.")),
     ObjectAction(
         name="mark_no_show", label=_("Mark no-show"),
-        service=lambda shift, data: services.shift_mark_no_show(shift=shift),
+        service=lambda shift, data, user: services.shift_mark_no_show(shift=shift),
         unavailable=_cannot_mark_no_show, destructive=True,
         consequence=_no_show_consequence, confirm_label=_("Record the no-show"),
         success=_("{count} no-show(s) recorded; Dimona-Cancel sent.")),
     ObjectAction(
         name="poll_now", label=_("Poll the ONSS now"),
-        service=lambda shift, data: services.shift_poll_now(shift=shift),
+        service=lambda shift, data, user: services.shift_poll_now(shift=shift),
         unavailable=_cannot_poll, success=_("{count} shift(s) polled again.")),
 )
 

@@ -436,7 +436,7 @@ def _nothing_to_retry(reservation: Reservation) -> str:
     return gettext("Nothing to retry: none of its pushes to a platform has failed.")
 
 
-def _retry_pushes(reservation: Reservation, data: dict) -> int:
+def _retry_pushes(reservation: Reservation, data: dict, user) -> int:
     pushes = _retryable_pushes(reservation)
     for operation in pushes:
         operation_retry_now(operation=operation)
@@ -622,7 +622,7 @@ def _not_pollable(config: SyncPlatformConfig) -> str:
 
 POLL_NOW = ObjectAction(
     name="poll_now", label=_("Poll now"),
-    service=lambda config, data: config_poll_request(config=config),
+    service=lambda config, data, user: config_poll_request(config=config, user=user),
     success=_("{count} configuration(s): their platform is read now."),
     unavailable=_not_pollable,
     report=lambda config, run: gettext(

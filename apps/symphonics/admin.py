@@ -282,7 +282,7 @@ def _nothing_to_retry(intervention: Intervention) -> str:
     return gettext("Nothing to retry: none of its operations has failed.")
 
 
-def _retry_now(intervention: Intervention, data: dict) -> int:
+def _retry_now(intervention: Intervention, data: dict, user) -> int:
     operations = intervention_retryable_operations(intervention=intervention)
     for operation in operations:
         if (operation.pk == intervention.publish_operation_id
@@ -300,7 +300,7 @@ def _not_refreshable(intervention: Intervention) -> str:
 
 PUBLISH = ObjectAction(
     name="publish", label=_("Publish to Symphonics"),
-    service=lambda obj, data: services.intervention_publish(intervention=obj),
+    service=lambda obj, data, user: services.intervention_publish(intervention=obj),
     success=_("{count} intervention(s) published or on their way."),
     unavailable=_not_publishable, hide_when_unavailable=True,
     consequence=lambda obj: gettext(
@@ -312,7 +312,7 @@ RETRY_NOW = ObjectAction(
     unavailable=_nothing_to_retry)
 REFRESH = ObjectAction(
     name="refresh_status", label=_("Refresh the status from Symphonics"),
-    service=lambda obj, data: services.intervention_refresh(intervention=obj),
+    service=lambda obj, data, user: services.intervention_refresh(intervention=obj),
     success=_("{count} status(es) refreshed."), unavailable=_not_refreshable)
 
 

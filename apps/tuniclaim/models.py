@@ -166,13 +166,17 @@ class BulletinSoin(models.Model):
     class Meta:
         verbose_name = _("bulletin de soin")
         verbose_name_plural = _("bulletins de soin")
-        ordering = ["bordereau", "number"]
+        # By the id, not the batch's own ordering: that would sort every claim
+        # through a join; this one reads along the unique index.
+        ordering = ["bordereau_id", "number"]
         constraints = [models.UniqueConstraint(fields=["bordereau", "number"],
                                                name="tuniclaim_bs_number_per_bordereau")]
         indexes = [
             models.Index(fields=["status", "bordereau"], name="tuniclaim_bs_status"),
             models.Index(fields=["payment_status", "bordereau"], name="tuniclaim_bs_payment"),
             models.Index(fields=["-created_on", "-id"], name="tuniclaim_bs_recent"),
+            # A claim is looked up by its number alone (search, the API).
+            models.Index(fields=["number"], name="tuniclaim_bs_number"),
         ]
 
     def __str__(self) -> str:
@@ -199,7 +203,7 @@ class BulletinSoinItem(models.Model):
     class Meta:
         verbose_name = _("care act")
         verbose_name_plural = _("care acts")
-        ordering = ["bulletin", "line_number"]
+        ordering = ["bulletin_id", "line_number"]
         constraints = [models.UniqueConstraint(fields=["bulletin", "line_number"],
                                                name="tuniclaim_item_line_per_bs")]
 

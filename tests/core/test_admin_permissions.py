@@ -152,6 +152,7 @@ def one_of_each():
 
     sync_rows()
     _restosync_rows()
+    _tuniclaim_rows()
 
 
 def _restosync_rows() -> None:
@@ -167,6 +168,13 @@ def _restosync_rows() -> None:
     factories.make_reservation(restaurant=restaurant)
     restosync.platform_config_create(restaurant=restaurant, platform="zenchef",
                                      api_key="key", restaurant_uid="uid")
+
+
+def _tuniclaim_rows() -> None:
+    from tests.tuniclaim.factories import BulletinSoinItemFactory, QuarantinedRecordFactory
+
+    BulletinSoinItemFactory()  # with its claim, bordereau, client and contract
+    QuarantinedRecordFactory()
 
 
 @pytest.fixture

@@ -23,13 +23,16 @@ pytestmark = pytest.mark.django_db
 
 Status = WebhookEvent.Status
 calls: list[tuple[str, int, dict]] = []
+# Who each call was made for.
+users: list = []
 
 
 def _service(name: str):
-    def call(event: WebhookEvent, data: dict):
+    def call(event: WebhookEvent, data: dict, user):
         if event.event_type == "refused":
             raise ServiceError("refused", "Acme refuses this event.")
         calls.append((name, event.pk, data))
+        users.append(user)
         return name
 
     return call
@@ -76,6 +79,7 @@ urlpatterns = [path("tools/", site.urls), *project_urlpatterns]
 def _tools_site(settings):
     settings.ROOT_URLCONF = __name__
     calls.clear()
+    users.clear()
 
 
 def action_url(event: WebhookEvent, name: str) -> str:
@@ -139,6 +143,7 @@ def test_it_acts_only_on_a_post(admin_client):
 
     assert done.redirect_chain[-1][0] == change_url(event)
     assert calls == [("nudge", event.pk, {})]
+    assert users == [done.wsgi_request.user]
     assert f"Event {event.event_id} nudged." in messages_of(done)
 
 

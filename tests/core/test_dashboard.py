@@ -30,9 +30,9 @@ State = OutboundOperation.State
 INDEX = "/admin/"
 NOW = brussels(2026, 11, 23, 12)
 ALL_PANELS = ("attention", "dimona_today", "symphonics_publications", "connections", "outbox",
-              "sync_runs", "activity")
+              "sync_runs", "activity", "tuniclaim_sync")
 REFRESH = b'class="hub-auto-refresh"'
-MAX_QUERIES = 35
+MAX_QUERIES = 45
 
 
 @pytest.fixture(autouse=True)

@@ -54,7 +54,7 @@ def test_it_polls_from_the_configuration_page(manager_client, manager_user,
 
     assert f'action="{_action_url("poll_now", config)}"' in page
     run = SyncRun.objects.get(kind=POLL_KIND, connection=config.connection)
-    assert run.trigger == SyncRun.Trigger.MANUAL
+    assert (run.trigger, run.triggered_by) == (SyncRun.Trigger.MANUAL, manager_user)
     assert any(f"(run {run.pk})" in message for message in _messages(response))
     assert len(callbacks) == 1
 
