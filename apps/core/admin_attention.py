@@ -19,7 +19,7 @@ from apps.core.admin_display import (
     time_column,
     webhook_event_links,
 )
-from apps.core.admin_tools import ReadOnlyAdmin
+from apps.core.admin_tools import ReadOnlyAdmin, ToDoFilter
 from apps.core.attention_selectors import (
     attention_annotations,
     attention_object_url,
@@ -28,30 +28,14 @@ from apps.core.attention_selectors import (
 from apps.core.models import AttentionItem, OutboundOperation, WebhookEvent
 
 
-class ClearedFilter(admin.SimpleListFilter):
+class ClearedFilter(ToDoFilter):
     """Open items unless asked otherwise: the queue is what is left to do."""
 
-    title = _("state")
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("cleared", _("Cleared")), ("all", _("Open and cleared"))]
-
-    def choices(self, changelist):
-        yield {"selected": self.value() is None,
-               "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-               "display": _("Open")}
-        for lookup, title in self.lookup_choices:
-            yield {"selected": self.value() == lookup,
-                   "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                   "display": title}
-
-    def queryset(self, request, queryset):
-        if self.value() == "all":
-            return queryset
-        if self.value() == "cleared":
-            return queryset.filter(cleared_at__isnull=False)
-        return queryset.filter(cleared_at__isnull=True)
+    done_field = "cleared_at"
+    done_value = "cleared"
+    todo_label = _("Open")
+    done_label = _("Cleared")
+    all_label = _("Open and cleared")
 
 
 class DomainFilter(admin.SimpleListFilter):

@@ -86,6 +86,38 @@ class PlatformFilter(admin.SimpleListFilter):
         return queryset.filter(platform=self.value()) if self.value() else queryset
 
 
+class ToDoFilter(admin.SimpleListFilter):
+    """The rows still to deal with unless asked otherwise (`done_field`, a time,
+    empty); the done ones, or all, on demand. A subclass names the field and
+    the three choices."""
+
+    title = _("state")
+    parameter_name = "state"
+    done_field = ""
+    # The query-string value of the done rows.
+    done_value = "done"
+    todo_label: Any = ""
+    done_label: Any = ""
+    all_label: Any = _("All")
+
+    def lookups(self, request, model_admin):
+        return [(self.done_value, self.done_label), ("all", self.all_label)]
+
+    def choices(self, changelist):
+        yield {"selected": self.value() is None,
+               "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+               "display": self.todo_label}
+        for lookup, title in self.lookup_choices:
+            yield {"selected": self.value() == lookup,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                   "display": title}
+
+    def queryset(self, request, queryset):
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(**{f"{self.done_field}__isnull": self.value() != self.done_value})
+
+
 def require_change_permission(modeladmin: admin.ModelAdmin, request) -> None:
     """Refuse (403) a user who may not change the admin's model.
 

@@ -51,6 +51,7 @@ from apps.core.admin_tools import (
     ObjectAction,
     ObjectActionsMixin,
     ReadOnlyAdmin,
+    ToDoFilter,
 )
 from apps.core.api.permissions import is_manager
 from apps.core.dashboard import sync_run_is_live
@@ -180,30 +181,13 @@ class BordereauLinkFilter(LinkFilter):
         return queryset.filter(bordereau_id=value) if value.isdigit() else queryset.none()
 
 
-class ReleasedFilter(admin.SimpleListFilter):
+class ReleasedFilter(ToDoFilter):
     """Records still in quarantine unless asked otherwise: they are what is left to do."""
 
-    title = _("state")
-    parameter_name = "state"
-
-    def lookups(self, request, model_admin):
-        return [("released", _("Taken by an import")), ("all", _("All"))]
-
-    def choices(self, changelist):
-        yield {"selected": self.value() is None,
-               "query_string": changelist.get_query_string(remove=[self.parameter_name]),
-               "display": _("In quarantine")}
-        for lookup, title in self.lookup_choices:
-            yield {"selected": self.value() == lookup,
-                   "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                   "display": title}
-
-    def queryset(self, request, queryset):
-        if self.value() == "all":
-            return queryset
-        if self.value() == "released":
-            return queryset.filter(released_at__isnull=False)
-        return queryset.filter(released_at__isnull=True)
+    done_field = "released_at"
+    done_value = "released"
+    todo_label = _("In quarantine")
+    done_label = _("Taken by an import")
 
 
 # -- clients and contracts --------------------------------------------------------------------

@@ -7,40 +7,15 @@ database's partial unique index decides, not a check before the insert.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 
 from apps.core.models import Connection, SyncRun
 from apps.core.sync import sync_run_start
+from tests.helpers import a_backend_waits_on_a_lock, in_thread
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _in_thread(target, results: list, errors: list) -> threading.Thread:
-    def run() -> None:
-        try:
-            results.append(target())
-        except BaseException as exc:  # reported by the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    return threading.Thread(target=run)
-
-
-def _a_backend_waits_on_a_lock() -> bool:
-    """True once another session of this database waits for a lock (the
-    second insert on the first's uncommitted index entry)."""
-    with connections["default"].cursor() as cursor:
-        for _ in range(500):
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                           "'Lock' AND datname = current_database()")
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.01)
-    return False
 
 
 def test_it_makes_one_run_when_the_second_insert_meets_an_uncommitted_first():
@@ -62,12 +37,12 @@ def test_it_makes_one_run_when_the_second_insert_meets_an_uncommitted_first():
     def second() -> tuple[SyncRun, bool]:
         return sync_run_start(kind="acme.import", connection=connection)
 
-    threads = [_in_thread(first, results, errors)]
+    threads = [in_thread(first, results, errors)]
     threads[0].start()
     assert first_inserted.wait(5)
-    threads.append(_in_thread(second, results, errors))
+    threads.append(in_thread(second, results, errors))
     threads[1].start()
-    assert _a_backend_waits_on_a_lock()
+    assert a_backend_waits_on_a_lock()
     release_first.set()
     for thread in threads:
         thread.join(10)
@@ -89,7 +64,7 @@ def test_it_makes_one_run_out_of_many_simultaneous_triggers():
         barrier.wait(5)
         return sync_run_start(kind="acme.import", connection=connection)
 
-    threads = [_in_thread(trigger, results, errors) for _ in range(triggers)]
+    threads = [in_thread(trigger, results, errors) for _ in range(triggers)]
     for thread in threads:
         thread.start()
     for thread in threads:

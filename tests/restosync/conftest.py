@@ -3,14 +3,12 @@ receiver, a configuration of the sandbox restaurant, back-off sleeps recorded.""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from apps.core.connections import client_cache_clear
-from apps.core.http import PlatformClient
 from apps.core.models import Conflict
 from apps.core.simulator import serve
 from apps.restosync import services
@@ -18,6 +16,7 @@ from apps.restosync.connectors.zenchef import client as zenchef_client_module
 from apps.restosync.models import SyncPlatformConfig
 from apps.restosync.simulator import ZenchefSimulator, build
 from tests.core.local_server import WebhookReceiver
+from tests.helpers import sleeps_recorded
 from tests.restosync.factories import make_config
 from tests.restosync.helpers import booking, deliver, mapped_reservation
 
@@ -65,11 +64,7 @@ def webhook_receiver() -> Iterator[Callable[..., WebhookReceiver]]:
 @pytest.fixture
 def sleeps(monkeypatch) -> Iterator[list[float]]:
     """The Zenchef client records its back-off sleeps instead of sleeping."""
-    recorded: list[float] = []
-    monkeypatch.setattr(zenchef_client_module, "PlatformClient",
-                        functools.partial(PlatformClient, sleep=recorded.append))
-    client_cache_clear()
-    yield recorded
+    yield sleeps_recorded(monkeypatch, zenchef_client_module)
     client_cache_clear()
 
 

@@ -10,8 +10,6 @@ production runs. The test reads the hub through the API only.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,6 +19,7 @@ import requests
 from apps.core.connections import client_cache_clear
 from apps.core.models import ApiToken
 from apps.restosync.simulator import SANDBOX_API_KEY, SANDBOX_RESTAURANT_UID
+from tests.helpers import wait_for
 from tests.restosync.factories import next_weekday
 from tests.restosync.helpers import guest_books, sim_bookings
 
@@ -52,14 +51,6 @@ class Hub:
             if any(s["external_id"] == external_id for s in reservation["sync"]):
                 return reservation
         return None
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-    return value
 
 
 @pytest.fixture

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 
 import pytest
 from django.core.cache import cache
 
 from apps.core.connections import client_cache_clear
-from apps.core.http import PlatformClient
 from apps.core.models import OutboundOperation
 from apps.core.simulator import serve
 from apps.symphonics import client as client_module
 from apps.symphonics import services
 from apps.symphonics.models import Intervention
 from apps.symphonics.simulator import SymphonicsSimulator, build
+from tests.helpers import sleeps_recorded
 
 
 @pytest.fixture(autouse=True)
@@ -53,11 +52,7 @@ def simulator(settings) -> Iterator[Callable[..., SymphonicsSimulator]]:
 @pytest.fixture
 def sleeps(monkeypatch) -> Iterator[list[float]]:
     """The hub's Symphonics client records its back-off sleeps instead of sleeping."""
-    recorded: list[float] = []
-    monkeypatch.setattr(client_module, "PlatformClient",
-                        functools.partial(PlatformClient, sleep=recorded.append))
-    client_cache_clear()
-    yield recorded
+    yield sleeps_recorded(monkeypatch, client_module)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -10,6 +9,7 @@ from django.utils import timezone
 
 from apps.core.models import OutboundOperation
 from apps.core.operations import operation_run
+from tests.helpers import wait_for
 
 
 def run_again(operation: OutboundOperation) -> OutboundOperation:
@@ -20,10 +20,7 @@ def run_again(operation: OutboundOperation) -> OutboundOperation:
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
     """Poll `predicate` until it holds (the simulator works in its own threads)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for the simulator"
-        time.sleep(0.02)
+    wait_for(predicate, timeout, what="the simulator")
 
 
 def _form_value(data: dict, name: str, value) -> None:

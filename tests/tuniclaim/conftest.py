@@ -3,7 +3,6 @@ platform on `responses` for unit tests."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,9 +10,9 @@ import pytest
 import responses
 
 from apps.core.connections import client_cache_clear
-from apps.core.http import PlatformClient
 from apps.core.simulator import serve
 from apps.tuniclaim.simulator import TuniclaimSimulator, build
+from tests.helpers import sleeps_recorded
 from tests.tuniclaim.factories import API_URL, FakePlatform
 
 
@@ -52,8 +51,7 @@ def platform(settings, monkeypatch) -> Iterator[FakePlatform]:
 
     settings.TUNICLAIM_API_URL = API_URL
     settings.TUNICLAIM_API_TOKEN = ""
-    monkeypatch.setattr(client_module, "PlatformClient",
-                        functools.partial(PlatformClient, sleep=lambda seconds: None))
+    sleeps_recorded(monkeypatch, client_module)
     reported: list[Any] = []
     monkeypatch.setattr(reports, "report_after_run", lambda *, run: reported.append(run))
     client_cache_clear()

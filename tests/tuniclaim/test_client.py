@@ -3,7 +3,6 @@ errors as the core's exceptions, idempotent PUTs retried."""
 
 from __future__ import annotations
 
-import functools
 import json
 from decimal import Decimal
 
@@ -11,10 +10,11 @@ import pytest
 import responses
 
 from apps.core.connections import client_cache_clear, connection_create
-from apps.core.http import PermanentError, PlatformClient, TransientError
+from apps.core.http import PermanentError, TransientError
 from apps.core.models import Credentials, SyncLog
 from apps.tuniclaim import client as client_module
 from apps.tuniclaim.client import PLATFORM, Page, tuniclaim_client
+from tests.helpers import sleeps_recorded
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +26,7 @@ LISTING = f"{API}/api/bordereaux"
 def _api(settings, monkeypatch):
     settings.TUNICLAIM_API_URL = API
     settings.TUNICLAIM_API_TOKEN = ""
-    sleeps: list[float] = []
-    monkeypatch.setattr(client_module, "PlatformClient",
-                        functools.partial(PlatformClient, sleep=sleeps.append))
-    client_cache_clear()
-    yield sleeps
+    yield sleeps_recorded(monkeypatch, client_module)
     client_cache_clear()
 
 

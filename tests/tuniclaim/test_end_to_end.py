@@ -10,19 +10,15 @@ the commit of the request that asked for them, as a worker would run them.
 
 from __future__ import annotations
 
-import functools
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 from django.core import mail
 
-from apps.core.connections import client_cache_clear
-from apps.core.http import PlatformClient
 from apps.core.models import ApiToken
 from apps.tuniclaim import client as client_module
+from tests.helpers import sleeps_recorded, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -55,20 +51,10 @@ class Hub:
         return self.call("GET", f"bulletins/{pk}/")
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-    return value
-
-
 @pytest.fixture
 def hub(live_server, manager_user, monkeypatch) -> Hub:
-    # The client's back-off waits are skipped, not slept.
-    monkeypatch.setattr(client_module, "PlatformClient",
-                        functools.partial(PlatformClient, sleep=lambda seconds: None))
-    client_cache_clear()
+    # The client's back-off waits are recorded, not slept.
+    sleeps_recorded(monkeypatch, client_module)
     _, key = ApiToken.issue(manager_user)
     return Hub(live_server.url, key)
 

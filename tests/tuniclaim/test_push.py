@@ -4,7 +4,6 @@ pushes of one BS in the order they were decided."""
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pytest
@@ -12,13 +11,13 @@ import responses
 from django.utils import timezone
 
 from apps.core.connections import client_cache_clear
-from apps.core.http import PlatformClient
 from apps.core.models import AttentionItem, OutboundOperation
 from apps.core.operations import operation_run
 from apps.tuniclaim import client as client_module
 from apps.tuniclaim.models import BulletinSoin
 from apps.tuniclaim.operations import PUSH_RETRY
 from apps.tuniclaim.services import PUSH_PAYMENT, PUSH_STATUS, bs_payment_update, bs_status_change
+from tests.helpers import sleeps_recorded
 from tests.tuniclaim.factories import BulletinSoinFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +33,7 @@ def platform(settings, monkeypatch):
     """MY TUNICLAIM at a test address; the client's back-off sleeps recorded, not slept."""
     settings.TUNICLAIM_API_URL = API
     settings.TUNICLAIM_API_TOKEN = ""
-    sleeps: list[float] = []
-    monkeypatch.setattr(client_module, "PlatformClient",
-                        functools.partial(PlatformClient, sleep=sleeps.append))
-    client_cache_clear()
-    yield sleeps
+    yield sleeps_recorded(monkeypatch, client_module)
     client_cache_clear()
 
 

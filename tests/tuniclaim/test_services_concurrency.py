@@ -5,46 +5,23 @@ has one writer at a time and would refuse the second instead of making it wait).
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import responses
-from django.db import connections, transaction
+from django.db import transaction
 
 from apps.core.connections import client_cache_clear
 from apps.core.errors import ServiceError
 from apps.core.models import OutboundOperation
 from apps.tuniclaim.models import BulletinSoin
 from apps.tuniclaim.services import PUSH_STATUS, bs_status_change
+from tests.helpers import a_backend_waits_on_a_lock, in_thread
 from tests.tuniclaim.factories import BulletinSoinFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 Status = BulletinSoin.Status
 API = "https://tuniclaim.test"
-
-
-def _in_thread(target, results: list, errors: list) -> threading.Thread:
-    def run() -> None:
-        try:
-            results.append(target())
-        except BaseException as exc:  # reported by the test's thread
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    return threading.Thread(target=run)
-
-
-def _a_backend_waits_on_a_lock() -> bool:
-    with connections["default"].cursor() as cursor:
-        for _ in range(500):
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                           "'Lock' AND datname = current_database()")
-            if cursor.fetchone()[0]:
-                return True
-            time.sleep(0.01)
-    return False
 
 
 @responses.activate
@@ -71,12 +48,12 @@ def test_the_second_of_two_simultaneous_decisions_sees_the_first(settings, djang
     def second() -> BulletinSoin:
         return bs_status_change(bulletin=bulletin, status=Status.REJECTED, user=second_user)
 
-    threads = [_in_thread(first, results, errors)]
+    threads = [in_thread(first, results, errors)]
     threads[0].start()
     assert first_decided.wait(5)
-    threads.append(_in_thread(second, results, errors))
+    threads.append(in_thread(second, results, errors))
     threads[1].start()
-    assert _a_backend_waits_on_a_lock()
+    assert a_backend_waits_on_a_lock()
     release_first.set()
     for thread in threads:
         thread.join(10)
