@@ -220,17 +220,8 @@ def bordereaux_filtered(*, client: Client | str | None = None, status: str | Non
     first. `client` is a Client or a client's code; the dates are inclusive."""
     queryset = Bordereau.objects.select_related("client", "contract").order_by(
         "-received_on", "-pk")
-    if isinstance(client, Client):
-        queryset = queryset.filter(client=client)
-    elif client:
-        queryset = queryset.filter(client__code=client)
-    if status:
-        queryset = queryset.filter(status=status)
-    if received_from is not None:
-        queryset = queryset.filter(received_on__gte=received_from)
-    if received_to is not None:
-        queryset = queryset.filter(received_on__lte=received_to)
-    return queryset
+    return _where(queryset, **_client_lookup("client", client), status=status,
+                  received_on__gte=received_from, received_on__lte=received_to)
 
 
 def bulletins_filtered(*, client: Client | str | None = None,
@@ -245,21 +236,22 @@ def bulletins_filtered(*, client: Client | str | None = None,
     # the batch itself would sort every claim through a join.
     queryset = BulletinSoin.objects.select_related("bordereau", "bordereau__client").order_by(
         "bordereau_id", "number")
+    return _where(queryset, **_client_lookup("bordereau__client", client),
+                  bordereau=bordereau, status=status, payment_status=payment_status,
+                  created_on__gte=created_from, created_on__lte=created_to)
+
+
+def _client_lookup(path: str, client: Client | str | None) -> dict[str, Client | str | None]:
+    """A client given as itself or by its code, as a lookup through `path`."""
     if isinstance(client, Client):
-        queryset = queryset.filter(bordereau__client=client)
-    elif client:
-        queryset = queryset.filter(bordereau__client__code=client)
-    if bordereau is not None:
-        queryset = queryset.filter(bordereau=bordereau)
-    if status:
-        queryset = queryset.filter(status=status)
-    if payment_status:
-        queryset = queryset.filter(payment_status=payment_status)
-    if created_from is not None:
-        queryset = queryset.filter(created_on__gte=created_from)
-    if created_to is not None:
-        queryset = queryset.filter(created_on__lte=created_to)
-    return queryset
+        return {path: client}
+    return {f"{path}__code": client}
+
+
+def _where(queryset: QuerySet, **lookups) -> QuerySet:
+    """The lookups given a value; those left empty do not filter."""
+    return queryset.filter(**{name: value for name, value in lookups.items()
+                              if value is not None and value != ""})
 
 
 def bulletin_items_prefetched(queryset: QuerySet[BulletinSoin]) -> QuerySet[BulletinSoin]:
