@@ -100,6 +100,11 @@ def table_ids(hub: Hub, restaurant: dict[str, Any]) -> dict[str, int]:
     return {table["name"]: table["id"] for table in tables}
 
 
+def room_ids(hub: Hub, restaurant: dict[str, Any]) -> dict[str, int]:
+    rooms = hub.call("GET", f"/api/rooms/?restaurant={restaurant['id']}")["results"]
+    return {room["name"]: room["id"] for room in rooms}
+
+
 def booking_of(sim, external_id: str) -> dict[str, Any]:
     [booking] = [b for b in sim_bookings(sim) if b["uid"] == external_id]
     return booking
@@ -108,11 +113,12 @@ def booking_of(sim, external_id: str) -> dict[str, Any]:
 def test_bookings_changes_and_cancels_travel_both_ways(hub, sim, restaurant, live_server):
     webhooks_on(sim, restaurant, live_server)
 
-    # Zenchef -> here, by webhook, with its table resolved.
+    # Zenchef -> here, by webhook, with its room and table resolved.
     made = guest_books(sim)
     imported = wait_for(lambda: hub.imported(restaurant["id"], made["uid"]))
     assert imported["party_size"] == 3
     assert imported["tables"] == [table_ids(hub, restaurant)["13"]]
+    assert imported["dining_room"] == room_ids(hub, restaurant)["Restaurant"]
 
     # Here -> Zenchef: a partial update of the same booking.
     changed = hub.call("PATCH", f"/api/reservations/{imported['id']}/",
@@ -152,6 +158,7 @@ def test_the_poll_brings_a_booking_in_when_webhooks_are_off(hub, sim, restaurant
     assert (run["status"], run["created"]) == ("success", 1)
     imported = hub.imported(restaurant["id"], made["uid"])
     assert imported["tables"] == [table_ids(hub, restaurant)["13"]]
+    assert imported["dining_room"] == room_ids(hub, restaurant)["Restaurant"]
 
 
 def test_a_seated_reservation_ignores_a_platform_cancel(hub, sim, restaurant, live_server):
