@@ -442,7 +442,7 @@ def _status_final(bulletin: BulletinSoin) -> str:
 
 def _not_payable(bulletin: BulletinSoin) -> str:
     if bulletin.status != BulletinSoin.Status.VALIDATED:
-        return gettext("Only a validated claim is paid; this one is %(status)s.") % {
+        return gettext("Only a validated claim is paid; this one is “%(status)s”.") % {
             "status": bulletin.get_status_display()}
     if not services.PAYMENT_TRANSITIONS.get(bulletin.payment_status):
         return gettext("Its payment is final (%(status)s).") % {
@@ -599,9 +599,11 @@ class BulletinSoinAdmin(ObjectActionsMixin, AttentionColumnMixin,
         return format_html("{}<br><small>{} TND</small>", payment_badge(obj),
                            amount(obj.payment_amount))
 
-    @admin.display(description=_("claimed / covered (TND)"), ordering="amount_covered")
+    @admin.display(description=_("covered (TND)"), ordering="amount_covered")
     def amounts(self, obj: BulletinSoin) -> str:
-        return f"{amount(obj.amount_claimed)} / {amount(obj.amount_covered)}"
+        # Covered first, claimed under it: one narrow column keeps the list on screen.
+        return format_html("{}<br><small>{}</small>", amount(obj.amount_covered),
+                           gettext("claimed %(amount)s") % {"amount": amount(obj.amount_claimed)})
 
     @admin.display(description=_("amount claimed"), ordering="amount_claimed")
     def claimed(self, obj: BulletinSoin) -> str:

@@ -91,7 +91,8 @@ def tuniclaim_panel(request: HttpRequest) -> DashboardPanel | None:
             "columns": [gettext("Started"), gettext("Trigger"), gettext("Status"),
                         gettext("Result"), gettext("First error")],
             "rows": rows,
-            "empty": gettext("MY TUNICLAIM has never been imported."),
+            "empty": gettext("No import has run yet: the first starts on the hour, or use "
+                             "Sync now."),
             "more_url": reverse("admin:tuniclaim_sync"),
             "more_label": gettext("Open the MY TUNICLAIM sync page (Sync now)"),
         })

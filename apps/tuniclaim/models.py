@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import EncryptedTextField
@@ -208,7 +209,7 @@ class BulletinSoinItem(models.Model):
                                                name="tuniclaim_item_line_per_bs")]
 
     def __str__(self) -> str:
-        return f"{self.bulletin_id}/{self.line_number}"
+        return gettext("Line %(number)d") % {"number": self.line_number}
 
 
 class QuarantinedRecord(models.Model):

@@ -65,7 +65,9 @@ def test_it_shows_the_health_the_last_runs_and_the_quarantine(manager_client):
 def test_it_says_so_when_nothing_was_ever_imported(manager_client):
     panel = panel_of(manager_client.get(INDEX))
 
+    # The health's reason; the empty list says what happens next, not the same again.
     assert "MY TUNICLAIM has never been imported." in panel
+    assert "No import has run yet: the first starts on the hour" in panel
     assert 'data-status="orange"' in panel
 
 
