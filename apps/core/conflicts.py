@@ -22,8 +22,10 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop
 
+from apps.core.admin_display import entity_kind
 from apps.core.attention import attention_clear, attention_raise
 from apps.core.errors import ServiceError
 from apps.core.models import Conflict, Connection, ExternalMapping
@@ -132,6 +134,8 @@ class DiffRow:
     theirs: str
     proposed: str
     differs: bool
+    # What the manager reads: the field's name on the object's own page.
+    label: str = ""
 
 
 _MISSING = object()
@@ -139,17 +143,34 @@ _MISSING = object()
 
 def conflict_diff(conflict: Conflict) -> list[DiffRow]:
     """Ours, theirs and the proposed merge field by field (a value that is not
-    an object is one row), the fields where ours and theirs differ first."""
+    an object is one row), the fields where ours and theirs differ first.
+
+    A field the platform did not send is not a difference: it says nothing of
+    the platform's value, and applying theirs leaves ours as it is.
+    """
     sides = (conflict.local_value, conflict.remote_value, conflict.proposed_value)
     if not all(isinstance(side, dict) for side in sides):
         sides = tuple({"value": side} for side in sides)
     names = sorted(set().union(*sides))
+    labels = _field_labels(conflict.entity_type)
     rows = []
     for name in names:
         ours, theirs, proposed = (side.get(name, _MISSING) for side in sides)
-        rows.append(DiffRow(field=name, ours=_shown(ours), theirs=_shown(theirs),
-                            proposed=_shown(proposed), differs=ours != theirs))
+        rows.append(DiffRow(field=name, label=labels.get(name, name), ours=_shown(ours),
+                            theirs=_shown(theirs), proposed=_shown(proposed),
+                            differs=theirs is not _MISSING and ours != theirs))
     return sorted(rows, key=lambda row: not row.differs)
+
+
+def _field_labels(entity_type: str) -> dict[str, str]:
+    """The verbose names of the model the domain declared for the entity type
+    (admin_display.register_entity), capitalised as its admin page shows them;
+    empty for a type without a model: the raw names are shown."""
+    kind = entity_kind(entity_type)
+    if kind is None:
+        return {}
+    return {field.name: capfirst(str(field.verbose_name))
+            for field in kind.model._meta.get_fields() if hasattr(field, "verbose_name")}
 
 
 def _shown(value: Any) -> str:

@@ -375,7 +375,7 @@ def _cancel_consequence(shift: Shift) -> str:
 
 def _no_show_consequence(shift: Shift) -> str:
     return gettext("A Dimona-Cancel for period %(period)s will be sent to the ONSS with the "
-                   "reason \u201cno-show\u201d, and the shift will be marked as a no-show."
+                   "reason “no-show”, and the shift will be marked as a no-show."
                    ) % {"period": _period(shift) or "?"}
 
 

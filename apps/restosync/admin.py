@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.forms.models import ModelFormMetaclass
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -68,14 +69,25 @@ RESERVATION_TONES = {
 }
 ACTIVE_TONES = {True: "ok", False: "muted"}
 BREAKER_TONES = {"closed": "ok", "half_open": "warning", "open": "error"}
-ENTITY_CHOICES = [(entity, entity) for entity in SYNC_ENTITIES]
-
-# How the core's mappings, conflicts and audit rows name our objects: declared,
-# so their pages link to the reservation (or table…) rather than print "reservation 5".
-for _entity_type, _model in ((ENTITY_RESERVATION, Reservation), (ENTITY_CUSTOMER, Customer),
-                             (ENTITY_SERVICE, DiningService), (ENTITY_OFFER, Offer),
-                             (ENTITY_ROOM, DiningRoom), (ENTITY_TABLE, DiningTable)):
+# The model of each entity type the core's mappings, conflicts and audit rows
+# name. Declared to the core, so their pages link to the reservation (or
+# table…) rather than print "reservation 5" and label its fields as its page
+# does; and the model's plural names the entity where a manager picks one.
+ENTITY_MODELS = {ENTITY_RESERVATION: Reservation, ENTITY_CUSTOMER: Customer,
+                 ENTITY_SERVICE: DiningService, ENTITY_OFFER: Offer,
+                 ENTITY_ROOM: DiningRoom, ENTITY_TABLE: DiningTable}
+for _entity_type, _model in ENTITY_MODELS.items():
     register_entity(_entity_type, model=_model)
+
+
+def entity_label(entity: str):
+    """An entity type as a manager reads it ("Dining services"), in their language."""
+    model = ENTITY_MODELS.get(entity)
+    return capfirst(model._meta.verbose_name_plural) if model is not None else entity
+
+
+# Lazy labels: the choices are built once, at import, and shown in each reader's language.
+ENTITY_CHOICES = [(entity, entity_label(entity)) for entity in SYNC_ENTITIES]
 
 
 def _add_service_errors(form: forms.BaseForm, exc: ServiceError) -> None:
@@ -221,7 +233,7 @@ class DiningTableAdmin(_ServiceSavedAdmin):
 
 class DiningServiceForm(ServiceCheckedForm):
     days = forms.TypedMultipleChoiceField(
-        label=_("days"), coerce=int, widget=forms.CheckboxSelectMultiple,
+        label=capfirst(_("days")), coerce=int, widget=forms.CheckboxSelectMultiple,
         choices=[(1, _("Monday")), (2, _("Tuesday")), (3, _("Wednesday")), (4, _("Thursday")),
                  (5, _("Friday")), (6, _("Saturday")), (7, _("Sunday"))])
 
@@ -287,7 +299,9 @@ class OfferAdmin(_ServiceSavedAdmin):
 # -- customers ---------------------------------------------------------------------------
 
 def _write_only(label, help_text=None) -> forms.CharField:
-    return forms.CharField(label=label, required=False, strip=True,
+    # A plain form field shows its label as given; Django capitalises only
+    # those it takes from a model field: capitalised here the same way.
+    return forms.CharField(label=capfirst(label), required=False, strip=True,
                            widget=forms.PasswordInput(render_value=False,
                                                       attrs={"autocomplete": "off"}),
                            help_text=help_text or _("Type to change; leave empty to keep."))
@@ -296,7 +310,7 @@ def _write_only(label, help_text=None) -> forms.CharField:
 class CustomerForm(forms.ModelForm):
     new_phone = _write_only(_("phone"))
     new_email = _write_only(_("e-mail"))
-    allergies_text = forms.CharField(label=_("allergies"), required=False,
+    allergies_text = forms.CharField(label=capfirst(_("allergies")), required=False,
                                      help_text=_("Separated by commas."))
 
     class Meta:
@@ -351,12 +365,13 @@ class CustomerAdmin(BigTableAdmin):
 # -- reservations ------------------------------------------------------------------------
 
 class ReservationForm(ServiceCheckedForm):
-    customer_name = forms.CharField(label=_("customer name"), max_length=200, required=False)
+    customer_name = forms.CharField(label=capfirst(_("customer name")), max_length=200,
+                                    required=False)
     customer_phone = _write_only(_("customer phone"))
     customer_email = _write_only(_("customer e-mail"))
-    allergies_text = forms.CharField(label=_("allergies"), required=False,
+    allergies_text = forms.CharField(label=capfirst(_("allergies")), required=False,
                                      help_text=_("Separated by commas."))
-    dietary_text = forms.CharField(label=_("dietary restrictions"), required=False,
+    dietary_text = forms.CharField(label=capfirst(_("dietary restrictions")), required=False,
                                    help_text=_("Separated by commas."))
 
     class Meta:
@@ -571,18 +586,18 @@ class ReservationAdmin(ObjectActionsMixin, BigTableAdmin):
 
 class PlatformConfigForm(forms.ModelForm):
     new_api_key = _write_only(_("API key"), _("Type to set or replace; leave empty to keep."))
-    restaurant_uid = forms.CharField(label=_("restaurant id on the platform"), max_length=100,
-                                     required=False)
+    restaurant_uid = forms.CharField(label=capfirst(_("restaurant id on the platform")),
+                                     max_length=100, required=False)
     new_webhook_secret = _write_only(_("webhook secret"),
                                      _("Type to set or replace; leave empty to keep."))
-    base_url = forms.URLField(label=_("base URL"), required=False, max_length=300,
+    base_url = forms.URLField(label=capfirst(_("base URL")), required=False, max_length=300,
                               assume_scheme="https",
                               help_text=_("Empty: the platform's (or its simulator's) URL."))
-    master_for = forms.MultipleChoiceField(label=_("master for"), required=False,
+    master_for = forms.MultipleChoiceField(label=capfirst(_("master for")), required=False,
                                            choices=ENTITY_CHOICES,
                                            widget=forms.CheckboxSelectMultiple)
-    sync_entities = forms.MultipleChoiceField(label=_("synced entities"), required=False,
-                                              choices=ENTITY_CHOICES,
+    sync_entities = forms.MultipleChoiceField(label=capfirst(_("synced entities")),
+                                              required=False, choices=ENTITY_CHOICES,
                                               widget=forms.CheckboxSelectMultiple)
 
     class Meta:

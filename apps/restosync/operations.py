@@ -18,7 +18,11 @@ What both sides last agreed on lives in the reservation's core
 `ExternalMapping.raw` (`sync_state`): the platform's values in our words,
 the local version they match, what we last sent, and when the platform's
 state was seen. The guest's phone and e-mail are kept there only as keyed
-hashes: the mapping table is not encrypted.
+hashes: the mapping table is not encrypted. The mapping's status is what a
+manager's "platforms" badge and the API's `sync` list show: `pending` from
+the moment a push of ours is queued for that platform until one succeeds
+(failing and dead ones included), `synced` once the platform holds ours,
+`conflict` until a manager settles it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from django.utils.dateparse import parse_datetime
 from apps.core.http import PlatformError
 from apps.core.models import Connection, ExternalMapping, OutboundOperation
 from apps.core.operations import (
+    BLOCKING_STATES,
     Done,
     RetrySchedule,
     operation_enqueue,
@@ -202,18 +207,52 @@ def sync_state(mapping: ExternalMapping | None) -> dict[str, Any]:
     return dict(mapping.raw) if mapping is not None and isinstance(mapping.raw, dict) else {}
 
 
+def push_entity(*, connection_id: int, reservation_id: int) -> str:
+    """The outbox's entity of the pushes of one reservation to one connection."""
+    return f"{connection_id}:{reservation_id}"
+
+
+def push_waiting(*, connection_id: int, reservation_id: int,
+                 except_operation_id: int | None = None,
+                 newer_than: int | None = None) -> bool:
+    """Whether a push of this reservation to this connection has not reached
+    the platform yet: queued, running, failing, or dead until a manager acts.
+    `newer_than`: only one of a later version than that (an older one has
+    nothing to send that the platform does not hold)."""
+    waiting = (OutboundOperation.objects
+               .filter(kind=PUSH_RESERVATION, entity_type=PUSH_ENTITY,
+                       entity_id=push_entity(connection_id=connection_id,
+                                             reservation_id=reservation_id),
+                       state__in=BLOCKING_STATES)
+               .exclude(pk=except_operation_id))
+    if newer_than is not None:
+        waiting = waiting.filter(payload__version__gt=newer_than)
+    return waiting.exists()
+
+
 def sync_state_record(*, connection: Connection, reservation: Reservation, external_id: str,
                       remote: dict[str, Any], seen_at: datetime | None, raw_status: str = "",
                       event_id: str = "",
-                      status: str = ExternalMapping.Status.SYNCED) -> ExternalMapping:
+                      status: str = ExternalMapping.Status.SYNCED,
+                      operation_id: int | None = None) -> ExternalMapping:
     """Both sides agree now: the platform's values, the local version they
-    match, what the platform holds of ours (the next update's base)."""
+    match, what the platform holds of ours (the next update's base).
+
+    `operation_id`: the push recording its success. A push of a later
+    version still on its way to this platform (changed again while this one
+    was sent) keeps the mapping `pending`: the platform does not hold that
+    change yet.
+    """
     mapping = mapping_get(entity_type=ENTITY_RESERVATION, local_id=reservation.pk,
                           connection=connection)
     if mapping is not None and mapping.status == ExternalMapping.Status.CONFLICT:
         # A conflict opened while our push was on its way stays open: only
         # its resolution closes it.
         status = ExternalMapping.Status.CONFLICT
+    elif status == ExternalMapping.Status.SYNCED and push_waiting(
+            connection_id=connection.pk, reservation_id=reservation.pk,
+            except_operation_id=operation_id, newer_than=reservation.version):
+        status = ExternalMapping.Status.PENDING
     previous = sync_state(mapping)
     held = parse_datetime(previous.get("seen_at") or "")
     if seen_at is None or (held is not None and held > seen_at):
@@ -265,9 +304,21 @@ def reservation_push(*, reservation: Reservation, cause: str = "change",
                              f"v{reservation.version}:{cause}"),
             payload={"reservation_id": reservation.pk, "config_id": config.pk,
                      "version": reservation.version, "full": full},
-            entity_type=PUSH_ENTITY, entity_id=f"{config.connection_id}:{reservation.pk}",
+            entity_type=PUSH_ENTITY,
+            entity_id=push_entity(connection_id=config.connection_id,
+                                  reservation_id=reservation.pk),
             supersedes=True)
         operations.append(operation)
+    # Until the push succeeds the platform does not hold this version: its
+    # mapping says so (a conflict stays one; a key enqueued again whose push
+    # is over changes nothing). One UPDATE for every platform.
+    waiting = [operation.connection_id for operation in operations
+               if operation.state in OutboundOperation.OPEN_STATES]
+    if waiting:
+        ExternalMapping.objects.filter(
+            entity_type=ENTITY_RESERVATION, local_id=str(reservation.pk),
+            connection_id__in=waiting, status=ExternalMapping.Status.SYNCED,
+        ).update(status=ExternalMapping.Status.PENDING)
     return operations
 
 
@@ -293,10 +344,13 @@ def reservation_push_send(operation: OutboundOperation, *, reconcile: bool) -> D
                    .filter(pk=operation.payload["reservation_id"]).first())
     if config is None or reservation is None:
         return Done({"skipped": "the reservation or its platform configuration was deleted"})
-    if not config.is_active or config not in push_targets(reservation=reservation):
-        # Switched off, or the platform became master, since the change.
-        return Done({"skipped": "no longer pushed to this platform"})
     connection = config.connection
+    if not config.is_active or config not in push_targets(reservation=reservation):
+        # Switched off, or the platform became master, since the change:
+        # nothing of ours is on its way there any more.
+        _settle_skipped(connection=connection, reservation=reservation,
+                        operation_id=operation.pk)
+        return Done({"skipped": "no longer pushed to this platform"})
     mapping = mapping_get(entity_type=ENTITY_RESERVATION, local_id=reservation.pk,
                           connection=connection)
     if mapping is not None and mapping.status == ExternalMapping.Status.CONFLICT:
@@ -330,9 +384,27 @@ def reservation_push_send(operation: OutboundOperation, *, reconcile: bool) -> D
                   else sync_state(mapping).get("remote") or local_values(reservation))
         sync_state_record(connection=connection, reservation=reservation,
                           external_id=external_id, remote=values, seen_at=None,
-                          raw_status=remote.raw_status if remote is not None else "")
+                          raw_status=remote.raw_status if remote is not None else "",
+                          operation_id=operation.pk)
+    else:
+        # Nothing to send (a cancel of a booking the platform never had).
+        _settle_skipped(connection=connection, reservation=reservation,
+                        operation_id=operation.pk)
     services.platform_config_record_sync(config=config)
     return Done(result)
+
+
+def _settle_skipped(*, connection: Connection, reservation: Reservation,
+                    operation_id: int) -> None:
+    """A push that ended without sending anything: its mapping no longer
+    waits for it, unless another push of ours does."""
+    if push_waiting(connection_id=connection.pk, reservation_id=reservation.pk,
+                    except_operation_id=operation_id):
+        return
+    ExternalMapping.objects.filter(
+        entity_type=ENTITY_RESERVATION, local_id=str(reservation.pk), connection=connection,
+        status=ExternalMapping.Status.PENDING,
+    ).update(status=ExternalMapping.Status.SYNCED)
 
 
 def _send(connector, reservation: Reservation, data: ReservationData,

@@ -6,6 +6,7 @@ from django.core.validators import EmailValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import EncryptedTextField, mask, mask_email
@@ -314,4 +315,10 @@ class InterventionStatusChange(models.Model):
         ordering = ["occurred_at", "pk"]
 
     def __str__(self) -> str:
-        return f"{self.remote_status} at {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+        # Shown to managers (the intervention page's history rows): a sentence
+        # of their language, at the reader's time with its zone named. The
+        # status is Symphonics' own word, as reported.
+        local = timezone.localtime(self.occurred_at)
+        return gettext("%(status)s at %(time)s") % {
+            "status": self.remote_status,
+            "time": f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"}

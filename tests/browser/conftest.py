@@ -43,6 +43,7 @@ from tests.symphonics.conftest import (  # noqa: F401  (fixtures)
     live_symphonics,
     simulator,
 )
+from tests.tuniclaim.conftest import tuniclaim_simulator  # noqa: F401  (fixture)
 
 BROWSER_DIR = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
@@ -125,7 +126,8 @@ def page(browser, language, request) -> Iterator:
 
 @pytest.fixture
 def screenshots(page, language) -> Screenshots:
-    return Screenshots(page, SCREENSHOTS_DIR / language)
+    # Given the language, every picture also checks the page for English left on it.
+    return Screenshots(page, SCREENSHOTS_DIR / language, language=language)
 
 
 # "Demo manager login: username 'manager', password '…'", in whichever language

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import polib
@@ -51,9 +52,12 @@ class Screenshots:
         self.count = 0
         directory.mkdir(parents=True, exist_ok=True)
 
-    def take(self, step: str) -> Path:
+    def take(self, step: str, *, platform_text: Iterable[str] = ()) -> Path:
+        """`platform_text`: what a platform wrote that the page shows as data (see
+        `english_left`)."""
         if self.language and self.language != SOURCE_LANGUAGE:
-            expect_no_english(self.page, self.language, where=step)
+            expect_no_english(self.page, self.language, where=step,
+                              platform_text=platform_text)
         self.count += 1
         path = self.directory / f"{self.count:02d}-{step}.png"
         self.page.screenshot(path=str(path), full_page=True)
@@ -124,22 +128,44 @@ def untranslated_phrases(po_file: Path) -> set[str]:
     return phrases
 
 
-def english_left(page: Page, language: str) -> list[str]:
+def english_left(page: Page, language: str, *, platform_text: Iterable[str] = ()) -> list[str]:
     """The English interface phrases the page shows although it is in `language`.
 
     Looked for line by line as the page lays its text out (a label, a cell, a
     paragraph), so the end of one label and the start of the next never make
     a phrase together.
+
+    `platform_text`: what a platform wrote (a status note Symphonics sends in
+    English) that the page rightly shows as received, as data; cut out of the
+    lines first, so its words are not taken for our interface's (it may happen
+    to contain one of our msgids), while the page's own words around it still are.
     """
     lines = [" ".join(line.split()) for line in page.locator("body").inner_text().splitlines()]
+    texts = [" ".join(text.split()) for text in platform_text if text.strip()]
+    lines = [without_platform_text(line, texts) for line in lines]
     return [phrase for phrase in english_phrases(language)
             if any(" ".join(phrase.split()) in line for line in lines)]
 
 
-def expect_no_english(page: Page, language: str, *, where: str = "") -> None:
-    """The page speaks `language`: no interface string left in English, no raw msgid."""
+def without_platform_text(line: str, texts: list[str]) -> str:
+    """The line with each of the platform's texts cut out, whole or, at the
+    line's end, cut short as a narrow cell shows it (with or without "…")."""
+    for text in texts:
+        line = line.replace(text, "\n")
+        shown = line.rstrip("…").rstrip()
+        for length in range(len(text) - 1, MIN_PHRASE_LENGTH - 1, -1):
+            if shown.endswith(text[:length]):
+                line = shown[:-length] + "\n"
+                break
+    return line
+
+
+def expect_no_english(page: Page, language: str, *, where: str = "",
+                      platform_text: Iterable[str] = ()) -> None:
+    """The page speaks `language`: no interface string left in English, no raw msgid
+    (the platform's own text, shown as data, excepted)."""
     expect(page.locator("html")).to_have_attribute("lang", language)
-    left = english_left(page, language)
+    left = english_left(page, language, platform_text=platform_text)
     assert not left, f"{where or page.url} ({language}) shows English: {left[:10]}"
 
 

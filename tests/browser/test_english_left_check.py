@@ -6,7 +6,11 @@ as English and where it looks, on a stand-in page and a throw-away catalogue.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import polib
+from django.conf import settings
 
 from tests.browser.pages import english_left, english_phrases, phrases_of, untranslated_phrases
 
@@ -50,6 +54,15 @@ def test_it_finds_english_left_on_a_french_page_line_by_line():
     assert english_left(TextPage("Interroger   maintenant\nDéconnexion"), "fr") == []
 
 
+def test_it_leaves_out_what_a_platform_wrote_whole_or_cut_short():
+    notes = "Additional proof required: a document was rejected"
+    page = TextPage(f"{notes}\nJustificatif : Additional proof r…\nPoll now: {notes}")
+
+    # Its words are data; ours around them ("Poll now") are still looked for.
+    assert english_left(page, "fr", platform_text=[notes]) == ["Poll now"]
+    assert "Additional proof required" in english_left(page, "fr")
+
+
 def test_it_counts_an_untranslated_or_fuzzy_msgid_as_english(tmp_path):
     catalogue = polib.POFile()
     catalogue.append(polib.POEntry(msgid="Poll the platform now", msgstr=""))
@@ -60,3 +73,13 @@ def test_it_counts_an_untranslated_or_fuzzy_msgid_as_english(tmp_path):
     catalogue.save(str(po_file))
 
     assert untranslated_phrases(po_file) == {"Poll the platform now", "Keep our side"}
+
+
+def test_no_msgid_of_our_catalogues_holds_an_escape_the_code_does_not_write():
+    # "\u201c" in Python source is the character itself; a catalogue whose key
+    # holds the six characters never matches it, and the page shows English.
+    escaped = re.compile(r"\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}")
+    for po_file in sorted((Path(settings.BASE_DIR) / "locale").glob("*/LC_MESSAGES/*.po")):
+        keys = [entry.msgid for entry in polib.pofile(str(po_file))
+                if escaped.search(entry.msgid) or escaped.search(entry.msgid_plural or "")]
+        assert not keys, f"{po_file}: {keys}"

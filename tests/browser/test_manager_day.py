@@ -15,7 +15,10 @@ reservation typed in the admin is pushed by the outbox when the page saves
 (the live server runs tasks at once), a guest's booking arrives by webhook,
 one whose webhook is held back is found by "Poll now", and a reservation
 changed on both sides becomes a conflict the manager settles on its page.
-Its pages are also checked for English left on them in French.
+
+Every page photographed in French is also checked for English left on it
+(`expect_no_english`); what a platform wrote, shown as data, is named at the
+step that shows it and excepted.
 
 Each step leaves a screenshot in test-results/browser/<language>/ (the
 restaurant's in its restosync/ folder).
@@ -32,6 +35,7 @@ import requests
 import time_machine
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from playwright.sync_api import Page, expect
 
@@ -278,7 +282,12 @@ def test_it_runs_a_managers_day(page: Page, language, screenshots, live_server, 
     page.goto(change_url(base, needs_proof))
     expect(page.locator("div.field-status_badge")).to_contain_text(
         str(Intervention.Status.PROOF_REQUIRED.label))
-    screenshots.take("intervention-proof-required")
+    # Symphonics' notes (in English) are shown as it sent them, on the page and
+    # in the attention item's summary: its words, not ours.
+    symphonics_notes = [notes for notes in needs_proof.status_history.values_list(
+        "notes", flat=True) if notes]
+    assert symphonics_notes
+    screenshots.take("intervention-proof-required", platform_text=symphonics_notes)
     page.goto(base + reverse("admin:index"))
     page.get_by_role("link", name=gettext("Attention queue"), exact=True).first.click()
     expect(page).to_have_url(re.compile(re.escape(reverse("admin:core_attentionitem_changelist"))))
@@ -290,7 +299,7 @@ def test_it_runs_a_managers_day(page: Page, language, screenshots, live_server, 
     expect(about).to_have_count(len(items))
     for item in items:
         expect(page.locator("#result_list")).to_contain_text(item.kind)
-    screenshots.take("attention-queue")
+    screenshots.take("attention-queue", platform_text=symphonics_notes)
 
 
 # -- RestoSync: a restaurant's reservations kept in step with Zenchef --------------------
@@ -421,6 +430,9 @@ def test_it_keeps_a_restaurants_reservations_in_step_with_zenchef(
     push = OutboundOperation.objects.filter(kind=PUSH_RESERVATION,
                                            payload__reservation_id=eva.pk).latest("created_at")
     assert push.state == OutboundOperation.State.FAILED
+    # Zenchef does not hold the change yet: its badge says so, not "synced".
+    expect(page.locator(".field-sync_state")).to_contain_text(
+        sync_badge(config, ExternalMapping.Status.PENDING))
     # Its failed push can be sent again from its page (once Zenchef takes calls again).
     expect(object_action_control(page, Reservation, "retry_pushes")).to_be_enabled()
     screenshots.take("reservation-push-waiting")
@@ -434,7 +446,9 @@ def test_it_keeps_a_restaurants_reservations_in_step_with_zenchef(
     page.goto(base + reverse("admin:index"))
     page.get_by_role("link", name=gettext("Attention queue"), exact=True).first.click()
     page.locator(f'#result_list a[href="{reverse_change(conflict)}"]').first.click()
-    differs = page.locator("table.conflict-diff tr.differs").filter(has_text="party_size")
+    # The field as the reservation's page names it, in the page's language.
+    party_size = str(capfirst(Reservation._meta.get_field("party_size").verbose_name))
+    differs = page.locator("table.conflict-diff tr.differs").filter(has_text=party_size)
     expect(differs).to_contain_text("4")
     expect(differs).to_contain_text("5")
     screenshots.take("conflict-diff")
