@@ -21,6 +21,7 @@ can move, signed webhooks sent to the hub) is in `apps.core.simulator_kit`.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -113,6 +114,47 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
     return decorate
 
 
+class ControlError(Exception):
+    """A control request the simulator refuses: answered `status` {"error": message}."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# What a control handler raises on a body it cannot read: a 400, not a crash.
+BAD_CONTROL_BODY = (ValueError, TypeError, KeyError, AttributeError)
+
+
+def control_route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    """A /_sim/ route (`pattern` below /_sim): run under the simulator's lock,
+    never faulted; a `ControlError` is its status, an exception the simulator's
+    `control_error` maps is that answer, and a body it cannot read is a 400,
+    each as {"error": ...}."""
+
+    def decorate(func: Handler) -> Handler:
+        @functools.wraps(func)
+        def wrapper(self: Simulator, request: SimRequest) -> SimResponse:
+            try:
+                with self.lock:
+                    self.control_prepare(request)
+                    return func(self, request)
+            except ControlError as exc:
+                return SimResponse.json(exc.status, {"error": exc.message})
+            except Exception as exc:
+                answer = self.control_error(exc)
+                if answer is not None:
+                    return answer
+                if isinstance(exc, BAD_CONTROL_BODY):
+                    return SimResponse.json(400, {"error": str(exc)})
+                raise
+
+        return route(method, CONTROL_PREFIX.rstrip("/") + pattern)(wrapper)
+
+    return decorate
+
+
 class Simulator:
     """Base class: routing, fault injection and the /_sim/ control endpoints."""
 
@@ -145,6 +187,13 @@ class Simulator:
     def state(self) -> dict[str, Any]:
         """What /_sim/state shows; subclasses add their own."""
         return {"requests": self.request_count, "faults": asdict(self.faults)}
+
+    def control_prepare(self, request: SimRequest) -> None:
+        """Called under the lock before each control handler (expire options…)."""
+
+    def control_error(self, exc: Exception) -> SimResponse | None:
+        """The answer to a platform error a control handler raised, or None."""
+        return None
 
     def not_found(self, request: SimRequest) -> SimResponse:
         return SimResponse.json(404, {"error": "not_found", "path": request.path})
@@ -232,7 +281,8 @@ class Simulator:
         if action == "state":
             with self.lock:
                 return SimResponse.json(200, self.state())
-        return SimResponse.json(404, {"error": "unknown control endpoint"})
+        # The simulator's own controls (`control_route`), else 404 or 405.
+        return self._dispatch(request)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -59,11 +59,12 @@ from collections.abc import Callable
 from typing import Any
 
 from apps.core.simulator import (
-    CONTROL_PREFIX,
+    ControlError,
     FaultKnobs,
     SimRequest,
     SimResponse,
     Simulator,
+    control_route,
     route,
 )
 from apps.core.simulator_kit.clock import SimClock
@@ -97,11 +98,6 @@ MAX_AVAILABILITY_DAYS = 42  # "days 1-42"
 LANGUAGES = ("en", "nl")
 WORKER_TICK_SECONDS = 0.02
 # Framework control actions, left to the base class.
-FRAMEWORK_CONTROLS = frozenset({"faults", "reset", "state"})
-
-
-class ControlNotFound(Exception):
-    """A control request naming a booking or restaurant the simulator does not have."""
 
 
 class ApiError(Exception):
@@ -129,28 +125,6 @@ def endpoint(method: str, pattern: str):
             return self._serve_partner(label, func, request)
 
         return route(method, pattern)(wrapper)
-
-    return decorate
-
-
-def control(method: str, pattern: str):
-    """A /_sim/ route: no key, no limit; a bad body is a 400 {"error": …}."""
-
-    def decorate(func: Callable[..., SimResponse]):
-        @functools.wraps(func)
-        def wrapper(self: ZenchefSimulator, request: SimRequest) -> SimResponse:
-            try:
-                with self.lock:
-                    self._expire_options()
-                    return func(self, request)
-            except ControlNotFound as exc:
-                return SimResponse.json(404, {"error": str(exc)})
-            except BookingError as exc:
-                return SimResponse.json(400, {"error": exc.message, "errors": exc.errors})
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                return SimResponse.json(400, {"error": str(exc)})
-
-        return route(method, CONTROL_PREFIX.rstrip("/") + pattern)(wrapper)
 
     return decorate
 
@@ -271,10 +245,6 @@ class ZenchefSimulator(Simulator):
 
     # -- framework hooks -----------------------------------------------------------
     def handle(self, request: SimRequest) -> SimResponse:
-        if request.path.startswith(CONTROL_PREFIX):
-            action = request.path[len(CONTROL_PREFIX):].strip("/")
-            if action not in FRAMEWORK_CONTROLS:
-                return self._dispatch(request)
         response = super().handle(request)
         hang = getattr(self._context, "hang_seconds", 0.0)
         if hang:
@@ -288,6 +258,14 @@ class ZenchefSimulator(Simulator):
         # webhooks go back to those given at construction.
         self.timeout_after_create = 0
         self._clear_state()
+
+    def control_prepare(self, request: SimRequest) -> None:
+        self._expire_options()
+
+    def control_error(self, exc: Exception) -> SimResponse | None:
+        if isinstance(exc, BookingError):
+            return SimResponse.json(400, {"error": exc.message, "errors": exc.errors})
+        return None
 
     def state(self) -> dict[str, Any]:
         self._expire_options()
@@ -569,14 +547,14 @@ class ZenchefSimulator(Simulator):
                             restaurant.max_booking_size)
 
     # -- control: the world --------------------------------------------------------
-    @control("POST", "/advance")
+    @control_route("POST", "/advance")
     def control_advance(self, request: SimRequest) -> SimResponse:
         seconds = float((request.json() or {}).get("seconds", 0))
         self.clock.advance(seconds)
         self._expire_options()
         return SimResponse.json(200, {"now": isoformat(self.now())})
 
-    @control("POST", "/platform-faults")
+    @control_route("POST", "/platform-faults")
     def control_platform_faults(self, request: SimRequest) -> SimResponse:
         body = request.json() or {}
         unknown = set(body) - {"timeout_after_create", "timeout_after_create_seconds"}
@@ -590,7 +568,7 @@ class ZenchefSimulator(Simulator):
             "timeout_after_create": self.timeout_after_create,
             "timeout_after_create_seconds": self.timeout_after_create_seconds})
 
-    @control("POST", "/restaurants")
+    @control_route("POST", "/restaurants")
     def control_add_restaurant(self, request: SimRequest) -> SimResponse:
         body = request.json() or {}
         restaurant = restaurant_from_spec(body)
@@ -599,7 +577,7 @@ class ZenchefSimulator(Simulator):
             self.api_keys.setdefault(body["api_key"], body.get("source", DEFAULT_SOURCE))
         return SimResponse.json(201, restaurant.view())
 
-    @control("POST", "/webhooks")
+    @control_route("POST", "/webhooks")
     def control_webhooks(self, request: SimRequest) -> SimResponse:
         body = request.json() or {}
         uid = body.get("restaurant_uid", SANDBOX_RESTAURANT_UID)
@@ -609,7 +587,7 @@ class ZenchefSimulator(Simulator):
                                             clock=self.clock)
         return SimResponse.json(200, self.channels[uid].state())
 
-    @control("POST", "/webhooks/release")
+    @control_route("POST", "/webhooks/release")
     def control_release(self, request: SimRequest) -> SimResponse:
         body = request.json() or {}
         channel = self._channel(body)
@@ -617,7 +595,7 @@ class ZenchefSimulator(Simulator):
         self._ensure_worker()
         return SimResponse.json(200, {"released": released})
 
-    @control("POST", "/webhooks/redeliver")
+    @control_route("POST", "/webhooks/redeliver")
     def control_redeliver(self, request: SimRequest) -> SimResponse:
         body = request.json() or {}
         if not self._channel(body).redeliver(str(body.get("event_id", ""))):
@@ -632,13 +610,13 @@ class ZenchefSimulator(Simulator):
         return self.channels[uid]
 
     # -- control: the guest and the restaurant ---------------------------------------
-    @control("GET", "/bookings")
+    @control_route("GET", "/bookings")
     def control_list_bookings(self, request: SimRequest) -> SimResponse:
         uid = (request.query.get("restaurant_uid") or [None])[-1]
         return SimResponse.json(200, [self._full_view(b) for b in self.ledger.bookings.values()
                                       if uid is None or b.restaurant_uid == uid])
 
-    @control("POST", "/bookings")
+    @control_route("POST", "/bookings")
     def control_guest_books(self, request: SimRequest) -> SimResponse:
         body = dict(request.json() or {})
         restaurant = self._control_restaurant(body.pop("restaurantUid", SANDBOX_RESTAURANT_UID))
@@ -655,7 +633,7 @@ class ZenchefSimulator(Simulator):
         return SimResponse.json(201, {**self._full_view(change.booking),
                                       "warnings": list(change.warnings)})
 
-    @control("PATCH", "/bookings/{uid}")
+    @control_route("PATCH", "/bookings/{uid}")
     def control_change_booking(self, request: SimRequest) -> SimResponse:
         booking = self._control_booking(request.path_params["uid"])
         restaurant = self.restaurants[booking.restaurant_uid]
@@ -666,7 +644,7 @@ class ZenchefSimulator(Simulator):
         return SimResponse.json(200, {**self._full_view(booking), "changed": list(change.fields),
                                       "warnings": list(change.warnings)})
 
-    @control("DELETE", "/bookings/{uid}")
+    @control_route("DELETE", "/bookings/{uid}")
     def control_cancel_booking(self, request: SimRequest) -> SimResponse:
         booking = self._control_booking(request.path_params["uid"])
         change = self.ledger.cancel(booking, now=self.now())
@@ -674,13 +652,13 @@ class ZenchefSimulator(Simulator):
             self._emit(change, platform_side=True)
         return SimResponse.json(200, self._full_view(booking))
 
-    @control("POST", "/bookings/{uid}/checkin")
+    @control_route("POST", "/bookings/{uid}/checkin")
     def control_check_in(self, request: SimRequest) -> SimResponse:
         booking = self._control_booking(request.path_params["uid"])
         self._emit(self.ledger.toggle_check_in(booking, now=self.now()), platform_side=True)
         return SimResponse.json(200, self._full_view(booking))
 
-    @control("POST", "/bookings/{uid}/checkout")
+    @control_route("POST", "/bookings/{uid}/checkout")
     def control_check_out(self, request: SimRequest) -> SimResponse:
         booking = self._control_booking(request.path_params["uid"])
         self._emit(self.ledger.toggle_check_out(booking, now=self.now()), platform_side=True)
@@ -688,10 +666,10 @@ class ZenchefSimulator(Simulator):
 
     def _control_restaurant(self, uid: str) -> Restaurant:
         if uid not in self.restaurants:
-            raise ControlNotFound(f"unknown restaurant {uid}")
+            raise ControlError(f"unknown restaurant {uid}", status=404)
         return self.restaurants[uid]
 
     def _control_booking(self, uid: str) -> Booking:
         if uid not in self.ledger.bookings:
-            raise ControlNotFound(f"unknown booking {uid}")
+            raise ControlError(f"unknown booking {uid}", status=404)
         return self.ledger.bookings[uid]

@@ -59,11 +59,12 @@ from http import HTTPStatus
 from typing import Any
 
 from apps.core.simulator import (
-    CONTROL_PREFIX,
+    ControlError,
     FaultKnobs,
     SimRequest,
     SimResponse,
     Simulator,
+    control_route,
     route,
 )
 from apps.core.simulator_kit.clock import SimClock
@@ -99,7 +100,6 @@ TRUNCATED = "truncated"  # the JSON cut in half
 LIST_SHAPES = (OBJECT, ARRAY, UNEXPECTED, HTML, TRUNCATED)
 PLATFORM_FAULTS = ("list_shape", "list_shape_pages", "fail_bulletins")
 # Framework control actions, left to the base class.
-FRAMEWORK_CONTROLS = frozenset({"faults", "reset", "state"})
 PUSH_STATUS, PUSH_PAYMENT = "status", "payment"
 APPLIED, REPEAT, REJECTED = "applied", "repeat", "rejected"
 
@@ -119,10 +119,6 @@ class ApiError(Exception):
         if self.errors:
             body["errors"] = self.errors
         return json_response(self.status, body, self.headers)
-
-
-class ControlNotFound(Exception):
-    """A control request naming a bordereau the simulator does not have."""
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None
@@ -150,25 +146,6 @@ def endpoint(method: str, pattern: str):
                     return exc.response()
 
         return route(method, pattern)(wrapper)
-
-    return decorate
-
-
-def control(method: str, pattern: str):
-    """A /_sim/ route: no token, no faults; a bad body is a 400 {"error": …}."""
-
-    def decorate(func: Callable[..., SimResponse]):
-        @functools.wraps(func)
-        def wrapper(self: TuniclaimSimulator, request: SimRequest) -> SimResponse:
-            try:
-                with self.lock:
-                    return func(self, request)
-            except ControlNotFound as exc:
-                return json_response(404, {"error": str(exc)})
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                return json_response(400, {"error": str(exc)})
-
-        return route(method, CONTROL_PREFIX.rstrip("/") + pattern)(wrapper)
 
     return decorate
 
@@ -224,13 +201,6 @@ class TuniclaimSimulator(Simulator):
         return self.clock.datetime().date()
 
     # -- framework hooks -----------------------------------------------------------
-    def handle(self, request: SimRequest) -> SimResponse:
-        if request.path.startswith(CONTROL_PREFIX):
-            action = request.path[len(CONTROL_PREFIX):].strip("/")
-            if action not in FRAMEWORK_CONTROLS:
-                return self._dispatch(request)
-        return super().handle(request)
-
     def reset(self) -> None:
         # Back to the data set of construction, no pushes, no platform fault.
         self._clear_state()
@@ -430,7 +400,7 @@ class TuniclaimSimulator(Simulator):
         return options
 
     # -- controls ----------------------------------------------------------------------
-    @control("POST", "/generate")
+    @control_route("POST", "/generate")
     def control_generate(self, request: SimRequest) -> SimResponse:
         body = _object(request)
         options = self._generator_options(
@@ -442,7 +412,7 @@ class TuniclaimSimulator(Simulator):
             "claims": sum(batch.claims for batch in created),
             "ids": [batch.id for batch in created], **self.store.counts()})
 
-    @control("POST", "/change")
+    @control_route("POST", "/change")
     def control_change(self, request: SimRequest) -> SimResponse:
         body = _object(request)
         unknown = set(body) - {"claims", "percent", "seed", "field"}
@@ -483,7 +453,7 @@ class TuniclaimSimulator(Simulator):
         return json_response(200, {"changed": len(changed), "bordereaux": len(touched),
                                    "claims": changed})
 
-    @control("POST", "/bordereaux")
+    @control_route("POST", "/bordereaux")
     def control_add_bordereaux(self, request: SimRequest) -> SimResponse:
         body = _object(request)
         if "bordereaux" not in body:
@@ -517,16 +487,16 @@ class TuniclaimSimulator(Simulator):
         self.store.add(batch)
         return batch
 
-    @control("GET", "/bordereaux/{id}")
+    @control_route("GET", "/bordereaux/{id}")
     def control_bordereau(self, request: SimRequest) -> SimResponse:
         batch = self.store.batches.get(request.path_params["id"])
         if batch is None:
-            raise ControlNotFound(f"unknown bordereau {request.path_params['id']}")
+            raise ControlError(f"unknown bordereau {request.path_params['id']}", status=404)
         return json_response(200, {
             **batch.view(), "defect": _defect_view(batch),
             "bulletins": [self._claim_view(batch, p) for p in range(batch.claims)]})
 
-    @control("POST", "/invalid")
+    @control_route("POST", "/invalid")
     def control_invalid(self, request: SimRequest) -> SimResponse:
         body = _object(request)
         unknown = set(body) - {"kind", "record", "claims", "seed"}
@@ -548,7 +518,7 @@ class TuniclaimSimulator(Simulator):
             "bsId": None if defect.record == "bordereau" else claim.get("numBs"),
             "intendedBsId": number})
 
-    @control("GET", "/pushes")
+    @control_route("GET", "/pushes")
     def control_pushes(self, request: SimRequest) -> SimResponse:
         pushes = self.store.pushes
         for key in ("kind", "bsId", "outcome", "bordereau"):
@@ -557,17 +527,17 @@ class TuniclaimSimulator(Simulator):
                 pushes = [push for push in pushes if str(push.get(key)) == wanted]
         return json_response(200, {"count": len(pushes), "pushes": pushes})
 
-    @control("DELETE", "/pushes")
+    @control_route("DELETE", "/pushes")
     def control_forget_pushes(self, request: SimRequest) -> SimResponse:
         forgotten = len(self.store.pushes)
         self.store.pushes.clear()
         return json_response(200, {"forgotten": forgotten})
 
-    @control("GET", "/platform-faults")
+    @control_route("GET", "/platform-faults")
     def control_get_platform_faults(self, request: SimRequest) -> SimResponse:
         return json_response(200, self._platform_faults())
 
-    @control("POST", "/platform-faults")
+    @control_route("POST", "/platform-faults")
     def control_platform_faults(self, request: SimRequest) -> SimResponse:
         body = _object(request)
         unknown = set(body) - set(PLATFORM_FAULTS)
@@ -591,7 +561,7 @@ class TuniclaimSimulator(Simulator):
         return {"list_shape": self.list_shape, "list_shape_pages": list(self.list_shape_pages),
                 "fail_bulletins": dict(self.fail_bulletins)}
 
-    @control("POST", "/advance")
+    @control_route("POST", "/advance")
     def control_advance(self, request: SimRequest) -> SimResponse:
         seconds = float(_object(request).get("seconds", 0))
         self.clock.advance(seconds)
