@@ -302,6 +302,14 @@ WEBHOOK_PROCESSED_RETENTION_DAYS = env.int("WEBHOOK_PROCESSED_RETENTION_DAYS", d
 # worker renews the lease every third of it while the handler runs, so a
 # killed worker's operations are taken back by the next sweep once it ends.
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=30)
+# Outgoing webhooks (apps/core/outgoing.py). Deliveries go only to hosts
+# resolving to public addresses, checked when an endpoint is saved and again
+# when each request connects; True lets them reach private, loopback and
+# link-local addresses too: for development and tests only, never production.
+OUTGOING_WEBHOOKS_ALLOW_PRIVATE = env.bool("OUTGOING_WEBHOOKS_ALLOW_PRIVATE", default=False)
+# An endpoint is disabled (with an attention item) after this many
+# consecutive dead deliveries; a manager re-enables it.
+OUTGOING_WEBHOOKS_DISABLE_AFTER = env.int("OUTGOING_WEBHOOKS_DISABLE_AFTER", default=5)
 HUB_BASE_URL = env.str("HUB_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Simulators -----------------------------------------------------------
@@ -318,6 +326,14 @@ SIMULATORS = {
                 "port": env.int("ZENCHEF_SIM_PORT", 8103)},
     "tuniclaim": {"factory": "apps.tuniclaim.simulator.build",
                   "port": env.int("TUNICLAIM_SIM_PORT", 8104)},
+    "google": {"factory": "apps.integrations.simulator.google.build",
+               "port": env.int("GOOGLE_SIM_PORT", 8105)},
+    "microsoft": {"factory": "apps.integrations.simulator.microsoft.build",
+                  "port": env.int("MICROSOFT_SIM_PORT", 8106)},
+    "slack": {"factory": "apps.integrations.simulator.slack.build",
+              "port": env.int("SLACK_SIM_PORT", 8107)},
+    "zoom": {"factory": "apps.integrations.simulator.zoom.build",
+             "port": env.int("ZOOM_SIM_PORT", 8108)},
 }
 
 
@@ -369,6 +385,63 @@ TUNICLAIM_LOOKBACK_MINUTES = env.int("TUNICLAIM_LOOKBACK_MINUTES", default=15)
 # Who receives the import reports, and from how many claims an import is "large".
 TUNICLAIM_REPORT_RECIPIENTS = env.list("TUNICLAIM_REPORT_RECIPIENTS", default=[])
 TUNICLAIM_LARGE_IMPORT_CLAIMS = env.int("TUNICLAIM_LARGE_IMPORT_CLAIMS", default=1000)
+
+# --- Integrations: Google, Microsoft 365, Slack, Zoom ------------------------
+# docs/integrations.md. Each provider's endpoints default to its simulator;
+# the real ones are in the comments. Client ids and secrets come from each
+# provider's developer console (the simulators accept these defaults).
+GOOGLE_AUTH_URL = env.str("GOOGLE_AUTH_URL", default=_simulator_url("google", "/o/oauth2/v2/auth"))
+# real: https://accounts.google.com/o/oauth2/v2/auth
+GOOGLE_TOKEN_URL = env.str("GOOGLE_TOKEN_URL", default=_simulator_url("google", "/token"))
+# real: https://oauth2.googleapis.com/token
+GOOGLE_REVOKE_URL = env.str("GOOGLE_REVOKE_URL", default=_simulator_url("google", "/revoke"))
+# real: https://oauth2.googleapis.com/revoke
+GOOGLE_API_URL = env.str("GOOGLE_API_URL", default=_simulator_url("google", "/calendar/v3"))
+# real: https://www.googleapis.com/calendar/v3
+GOOGLE_USERINFO_URL = env.str("GOOGLE_USERINFO_URL",
+                              default=_simulator_url("google", "/oauth2/v3/userinfo"))
+# real: https://openidconnect.googleapis.com/v1/userinfo
+GOOGLE_CLIENT_ID = env.str("GOOGLE_CLIENT_ID", default="simulator-google-client")
+GOOGLE_CLIENT_SECRET = env.str("GOOGLE_CLIENT_SECRET", default="simulator-google-secret")
+
+MICROSOFT_AUTH_URL = env.str("MICROSOFT_AUTH_URL",
+                             default=_simulator_url("microsoft", "/common/oauth2/v2.0/authorize"))
+# real: https://login.microsoftonline.com/common/oauth2/v2.0/authorize
+MICROSOFT_TOKEN_URL = env.str("MICROSOFT_TOKEN_URL",
+                              default=_simulator_url("microsoft", "/common/oauth2/v2.0/token"))
+# real: https://login.microsoftonline.com/common/oauth2/v2.0/token
+# Microsoft identity has no RFC 7009 revocation endpoint: disconnecting forgets the tokens.
+MICROSOFT_REVOKE_URL = env.str("MICROSOFT_REVOKE_URL", default="")
+MICROSOFT_API_URL = env.str("MICROSOFT_API_URL", default=_simulator_url("microsoft", "/v1.0"))
+# real: https://graph.microsoft.com/v1.0
+MICROSOFT_CLIENT_ID = env.str("MICROSOFT_CLIENT_ID", default="simulator-microsoft-client")
+MICROSOFT_CLIENT_SECRET = env.str("MICROSOFT_CLIENT_SECRET",
+                                  default="simulator-microsoft-secret")
+
+SLACK_AUTH_URL = env.str("SLACK_AUTH_URL", default=_simulator_url("slack", "/oauth/v2/authorize"))
+# real: https://slack.com/oauth/v2/authorize
+SLACK_TOKEN_URL = env.str("SLACK_TOKEN_URL",
+                          default=_simulator_url("slack", "/api/oauth.v2.access"))
+# real: https://slack.com/api/oauth.v2.access
+SLACK_REVOKE_URL = env.str("SLACK_REVOKE_URL", default=_simulator_url("slack", "/api/auth.revoke"))
+# real: https://slack.com/api/auth.revoke
+SLACK_API_URL = env.str("SLACK_API_URL", default=_simulator_url("slack", "/api"))
+# real: https://slack.com/api
+SLACK_CLIENT_ID = env.str("SLACK_CLIENT_ID", default="simulator-slack-client")
+SLACK_CLIENT_SECRET = env.str("SLACK_CLIENT_SECRET", default="simulator-slack-secret")
+SLACK_SIGNING_SECRET = env.str("SLACK_SIGNING_SECRET", default="simulator-slack-signing-secret")
+
+ZOOM_AUTH_URL = env.str("ZOOM_AUTH_URL", default=_simulator_url("zoom", "/oauth/authorize"))
+# real: https://zoom.us/oauth/authorize
+ZOOM_TOKEN_URL = env.str("ZOOM_TOKEN_URL", default=_simulator_url("zoom", "/oauth/token"))
+# real: https://zoom.us/oauth/token
+ZOOM_REVOKE_URL = env.str("ZOOM_REVOKE_URL", default=_simulator_url("zoom", "/oauth/revoke"))
+# real: https://zoom.us/oauth/revoke
+ZOOM_API_URL = env.str("ZOOM_API_URL", default=_simulator_url("zoom", "/v2"))
+# real: https://api.zoom.us/v2
+ZOOM_CLIENT_ID = env.str("ZOOM_CLIENT_ID", default="simulator-zoom-client")
+ZOOM_CLIENT_SECRET = env.str("ZOOM_CLIENT_SECRET", default="simulator-zoom-secret")
+ZOOM_WEBHOOK_SECRET = env.str("ZOOM_WEBHOOK_SECRET", default="simulator-zoom-webhook-secret")
 
 # --- Symphonics -----------------------------------------------------------
 # Setup and flows: docs/symphonics.md. SYMPHONICS_ENVIRONMENT picks the base

@@ -297,5 +297,6 @@ class PeriodicTaskAdmin(beat_admin.PeriodicTaskAdmin):
         return super().run_tasks(request, queryset)
 
 import apps.core.admin_connections  # noqa: E402  (registers connections)
+import apps.core.admin_outgoing  # noqa: E402  (registers outgoing webhooks)
 import apps.core.admin_sync  # noqa: E402,F401  (registers the sync primitives)
 from apps.core import admin_attention  # noqa: E402,F401  (registers the attention queue)

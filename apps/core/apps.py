@@ -21,6 +21,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Integration core")
 
     def ready(self) -> None:
+        from apps.core import outgoing  # noqa: F401 - registers the webhook delivery handler
         from apps.core.api import schema  # noqa: F401 - registers the OpenAPI extensions
 
         # After every migrate, so permissions of newly added models reach the groups.

@@ -28,7 +28,10 @@ def group_permissions_sync() -> dict[str, int]:
     core_view = Q(content_type__app_label="core", codename__startswith="view_")
     core_act = Q(content_type__app_label="core",
                  codename__in=["change_webhookevent", "change_outboundoperation",
-                               "change_conflict", "change_synccursor"])
+                               "change_conflict", "change_synccursor",
+                               # Partners' endpoints: add, re-enable, redeliver.
+                               "add_webhookendpoint", "change_webhookendpoint",
+                               "change_webhookdelivery"])
     schedules = Q(content_type__app_label="django_celery_beat")
     accounts = Q(content_type__app_label="auth")
     manager = Permission.objects.filter(

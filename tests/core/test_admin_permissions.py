@@ -153,6 +153,7 @@ def one_of_each():
     sync_rows()
     _restosync_rows()
     _tuniclaim_rows()
+    _outgoing_webhook_rows()
 
 
 def _restosync_rows() -> None:
@@ -175,6 +176,16 @@ def _tuniclaim_rows() -> None:
 
     BulletinSoinItemFactory()  # with its claim, bordereau, client and contract
     QuarantinedRecordFactory()
+
+
+def _outgoing_webhook_rows() -> None:
+    from apps.core.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint(url="https://hooks.example.com/events", event_types=["x"])
+    endpoint.set_secret("whsec_" + "A" * 44)
+    endpoint.save()
+    WebhookDelivery.objects.create(endpoint=endpoint, event_type="x",
+                                   message_id="msg_one_of_each", payload={})
 
 
 @pytest.fixture

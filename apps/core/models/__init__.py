@@ -7,6 +7,7 @@ from apps.core.models.connections import Connection, Credentials, CredentialsUnr
 from apps.core.models.inbox import WebhookEvent
 from apps.core.models.oauth import OAuthState
 from apps.core.models.outbox import OutboundOperation
+from apps.core.models.outgoing import WebhookDelivery, WebhookEndpoint
 from apps.core.models.preferences import UserPreference
 from apps.core.models.shared_state import SharedState as SharedState
 from apps.core.models.shared_state import SharedWindowHit as SharedWindowHit
@@ -15,5 +16,6 @@ from apps.core.models.sync import Conflict, ExternalMapping, SyncCursor, SyncRun
 __all__ = [
     "ApiToken", "ApiTokenQuerySet", "AttentionItem", "Conflict", "Connection", "Credentials",
     "CredentialsUnreadable", "ExternalMapping", "Heartbeat", "OAuthState", "OutboundOperation",
-    "SyncCursor", "SyncLog", "SyncRun", "UserPreference", "WebhookEvent",
+    "SyncCursor", "SyncLog", "SyncRun", "UserPreference", "WebhookDelivery", "WebhookEndpoint",
+    "WebhookEvent",
 ]
