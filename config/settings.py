@@ -279,6 +279,10 @@ SPECTACULAR_SETTINGS = {
         "BordereauStatusEnum": "apps.tuniclaim.models.Bordereau.Status",
         "BulletinSoinStatusEnum": "apps.tuniclaim.models.BulletinSoin.Status",
         "SyncRunStatusEnum": "apps.core.models.SyncRun.Status",
+        "IntegrationTypeEnum": "apps.integrations.models.Integration.Type",
+        "EventTypeEnum": "apps.integrations.models.Event.Type",
+        "AttendanceStatusEnum": "apps.integrations.models.Attendance.Status",
+        "ConnectionStatusEnum": "apps.core.models.Connection.Status",
     },
 }
 

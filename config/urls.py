@@ -28,6 +28,8 @@ urlpatterns = [
     path("api/dimona/", include("apps.dimona.api.urls")),
     path("api/symphonics/", include("apps.symphonics.api.urls")),
     path("api/tuniclaim/", include("apps.tuniclaim.api.urls")),
+    path("api/integrations/", include("apps.integrations.api.urls")),
+    path("api/events/", include("apps.integrations.api.event_urls")),
     path("api/", include("apps.restosync.api.urls")),
     path("api/webhooks/symphonics/", symphonics_webhook, name="symphonics-webhook"),
     path("api/webhooks/", include("apps.core.api.webhook_urls")),

@@ -74,13 +74,20 @@ T = TypeVar("T")
 class OAuthProvider:
     """How one platform does the authorization-code grant (RFC 6749 §4.1)."""
 
-    authorize_url: str
-    token_url: str
+    # Each URL is a string or a function giving it, read at every use: a
+    # domain whose URLs are settings (tests point them at a simulator) gives
+    # functions, since a registered provider cannot be replaced.
+    authorize_url: str | Callable[[], str]
+    token_url: str | Callable[[], str]
     # The token endpoint's policy (timeouts, retries, rate limits): token
     # requests go through the platform client, and the refresh lock is sized
     # from this very policy.
     platform: Callable[[], Platform]
-    revoke_url: str = ""
+    revoke_url: str | Callable[[], str] = ""
+    # Revocation sends the refresh token, which ends the whole grant at most
+    # providers; True sends the access token instead (Slack's auth.revoke
+    # takes the token that authenticates the call itself).
+    revoke_access_token: bool = False
     default_scopes: tuple[str, ...] = ()
     # Slack separates scopes with commas, the others with spaces.
     scope_separator: str = " "
@@ -99,6 +106,10 @@ class OAuthProvider:
 
 
 _providers: dict[str, OAuthProvider] = {}
+
+
+def _url(value: str | Callable[[], str]) -> str:
+    return value() if callable(value) else value
 
 
 def register_oauth_provider(platform: str, provider: OAuthProvider) -> None:
@@ -154,33 +165,61 @@ def _app_credentials(connection: Connection) -> Credentials:
 
 
 # -- connect and callback ------------------------------------------------------
+@dataclass(frozen=True)
+class OAuthBegin:
+    """What a user needs to sign in: the provider's URL, the state it carries
+    (to be presented back once) and when that state stops being accepted."""
+
+    url: str
+    state: str
+    expires_at: datetime
+
+
 def oauth_start(*, connection: Connection, user, redirect_uri: str) -> str:
     """The provider's authorization URL for `user` to sign in and consent."""
+    return oauth_begin(connection=connection, user=user, redirect_uri=redirect_uri).url
+
+
+def oauth_begin(*, connection: Connection, user, redirect_uri: str,
+                scopes: tuple[str, ...] | list[str] | None = None) -> OAuthBegin:
+    """`oauth_start` with the state and its expiry too, for `scopes` (the
+    provider's own names; None: its default scopes, empty: no scope
+    parameter, for a provider whose app configuration fixes them)."""
     provider = _provider(connection)
     credentials = _app_credentials(connection)
     state = secrets.token_urlsafe(32)
     # 64 random bytes give 86 unreserved characters (RFC 7636 §4.1: 43 to 128).
     verifier = secrets.token_urlsafe(64)
     now = timezone.now()
+    expires_at = now + STATE_LIFETIME
     with transaction.atomic():
         OAuthState.objects.filter(connection=connection, expires_at__lte=now).delete()
         OAuthState.objects.create(
             state_hash=_state_hash(state), connection=connection, user=user,
             encrypted_verifier=encrypt_str(verifier), redirect_uri=redirect_uri,
-            created_at=now, expires_at=now + STATE_LIFETIME)
+            created_at=now, expires_at=expires_at)
     params = {"response_type": "code", "client_id": credentials.client_id,
               "redirect_uri": redirect_uri, "state": state}
-    if provider.default_scopes:
-        params["scope"] = provider.scope_separator.join(provider.default_scopes)
+    requested = provider.default_scopes if scopes is None else tuple(scopes)
+    if requested:
+        params["scope"] = provider.scope_separator.join(requested)
     if provider.pkce:
         params.update(code_challenge=pkce_challenge(verifier), code_challenge_method="S256")
     params.update(provider.authorize_params)
-    separator = "&" if "?" in provider.authorize_url else "?"
-    return f"{provider.authorize_url}{separator}{urlencode(params)}"
+    authorize_url = _url(provider.authorize_url)
+    separator = "&" if "?" in authorize_url else "?"
+    return OAuthBegin(url=f"{authorize_url}{separator}{urlencode(params)}", state=state,
+                      expires_at=expires_at)
 
 
-def oauth_complete(*, state: str, code: str, user) -> Connection:
-    """Finish the flow `user` started: exchange the code, store the tokens."""
+def oauth_complete(*, state: str, code: str, user, connections=None) -> Connection:
+    """Finish the flow `user` started: exchange the code, store the tokens.
+
+    `connections` (a Connection queryset) are the only ones the state may
+    have been started for, such as those of the caller's tenant and
+    platform: a state of any other is refused like an unknown one, before
+    anything is asked of the provider.
+    """
     if not state or not code:
         raise _oauth_error(gettext("The provider's answer lacks its state or its code."))
     now = timezone.now()
@@ -188,10 +227,13 @@ def oauth_complete(*, state: str, code: str, user) -> Connection:
     # Checked and spent in one statement: of two callbacks with one state,
     # one gets it. It stays spent if the exchange fails, since the provider's
     # code is single-use too: the user starts again.
-    claimed = OAuthState.objects.filter(state_hash=state_hash, used_at__isnull=True,
-                                        expires_at__gt=now, user=user).update(used_at=now)
+    claimable = OAuthState.objects.filter(state_hash=state_hash, used_at__isnull=True,
+                                          expires_at__gt=now, user=user)
+    if connections is not None:
+        claimable = claimable.filter(connection__in=connections)
+    claimed = claimable.update(used_at=now)
     if not claimed:
-        raise _oauth_error(_refusal(state_hash, user))
+        raise _oauth_error(_refusal(state_hash, user, connections))
     oauth_state = OAuthState.objects.select_related("connection").get(state_hash=state_hash)
     connection = oauth_state.connection
     provider = _provider(connection)
@@ -229,12 +271,15 @@ def oauth_complete(*, state: str, code: str, user) -> Connection:
     return row
 
 
-def _refusal(state_hash: str, user) -> str:
+def _refusal(state_hash: str, user, connections=None) -> str:
     found = OAuthState.objects.filter(state_hash=state_hash).first()
     if found is None:
         return gettext("This sign-in link is unknown; start connecting again.")
     if found.user_id != user.pk:
         return gettext("This sign-in was started by another user.")
+    if connections is not None and not connections.filter(pk=found.connection_id).exists():
+        return gettext("This sign-in link was started for another account; start connecting "
+                       "again.")
     if found.used_at is not None:
         return gettext("This sign-in link was already used; start connecting again.")
     return gettext("This sign-in link expired after %(minutes)d minutes; start connecting "
@@ -277,7 +322,7 @@ def token_platform(connection: Connection, provider: OAuthProvider) -> Platform:
 def _token_request(connection: Connection, provider: OAuthProvider, credentials: Credentials,
                    form: dict[str, str], *, action: str, idempotent: bool) -> _Grant:
     response = _post_to_provider(connection, provider, credentials, form, action=action,
-                                 idempotent=idempotent, url=provider.token_url)
+                                 idempotent=idempotent, url=_url(provider.token_url))
     try:
         body = response.json()
     except ValueError as exc:
@@ -537,15 +582,29 @@ register_auth_builder("oauth", oauth_auth_builder)
 
 
 # -- disconnect ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class OAuthDisconnected:
+    connection: Connection
+    # True only when the provider confirmed the revocation; False when it has
+    # no revocation endpoint, there was no token, or it refused or failed.
+    revoked: bool
+
+
 def oauth_disconnect(*, connection: Connection) -> Connection:
     """Revoke the grant at the provider (best effort) and forget the tokens."""
+    return oauth_disconnect_revoking(connection=connection).connection
+
+
+def oauth_disconnect_revoking(*, connection: Connection) -> OAuthDisconnected:
+    """`oauth_disconnect`, saying whether the provider confirmed the revocation."""
     provider = oauth_provider_for(connection.platform)
     platform = token_platform(connection, provider) if provider else None
 
-    def disconnect(row: Connection) -> Connection:
+    def disconnect(row: Connection) -> OAuthDisconnected:
         credentials = _credentials_or_empty(row)
-        if provider is not None and provider.revoke_url:
-            _revoke(row, provider, credentials)
+        revoked = False
+        if provider is not None and _url(provider.revoke_url):
+            revoked = _revoke(row, provider, credentials)
         row.set_credentials(credentials.updated(access_token="", refresh_token=""))
         row.token_expires_at = None
         row.granted_scopes = []
@@ -555,7 +614,7 @@ def oauth_disconnect(*, connection: Connection) -> Connection:
                                 "token_expires_at", "granted_scopes", "status",
                                 "status_reason", "updated_at"])
         attention_clear(kind=BROKEN_KIND, subject=row)
-        return row
+        return OAuthDisconnected(connection=row, revoked=revoked)
 
     if platform is None:
         with transaction.atomic():
@@ -568,17 +627,32 @@ def oauth_disconnect(*, connection: Connection) -> Connection:
         raise ServiceError("CONNECTION_BUSY", str(exc), status=409) from exc
 
 
-def _revoke(row: Connection, provider: OAuthProvider, credentials: Credentials) -> None:
-    # RFC 7009: revoking the refresh token ends the whole grant at most providers.
-    token, hint = ((credentials.refresh_token, "refresh_token") if credentials.refresh_token
-                   else (credentials.access_token, "access_token"))
+def _revoke(row: Connection, provider: OAuthProvider, credentials: Credentials) -> bool:
+    """RFC 7009 revocation; True when the provider confirmed it."""
+    if provider.revoke_access_token:
+        token, hint = credentials.access_token, "access_token"
+    else:
+        # Revoking the refresh token ends the whole grant at most providers.
+        token, hint = ((credentials.refresh_token, "refresh_token") if credentials.refresh_token
+                       else (credentials.access_token, "access_token"))
     if not token:
-        return
+        return False
     try:
-        _post_to_provider(row, provider, credentials, {"token": token, "token_type_hint": hint},
-                          action="oauth.revoke", idempotent=True, url=provider.revoke_url)
+        response = _post_to_provider(row, provider, credentials,
+                                     {"token": token, "token_type_hint": hint},
+                                     action="oauth.revoke", idempotent=True,
+                                     url=_url(provider.revoke_url))
     except (TokenError, _GrantRefused) as exc:
         # Forgetting the tokens matters more than the provider's answer; the
         # exchange is in the audit log and the user can revoke from the provider.
         logger.warning("Revoking the OAuth grant of %s failed: %s", row, exc)
-
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("ok") is False:
+        # Slack answers its refusals with 200 and {"ok": false, "error": ...}.
+        logger.warning("Revoking the OAuth grant of %s was refused: %s", row, body.get("error"))
+        return False
+    return True

@@ -154,6 +154,9 @@ def one_of_each():
     _restosync_rows()
     _tuniclaim_rows()
     _outgoing_webhook_rows()
+    from tests.integrations.factories import integrations_rows
+
+    integrations_rows()
 
 
 def _restosync_rows() -> None:

@@ -36,11 +36,17 @@ def test_it_describes_the_error_shape_once_as_a_component(schema):
                                                              "request_id"}
 
 
+# The seed's envelope, for the Integrations and Events APIs only.
+ENVELOPED = ("/api/integrations/", "/api/events/")
+ENVELOPED_ERROR_REF = "#/components/schemas/IntegrationsError"
+
+
 def test_it_gives_every_error_response_the_error_shape(schema):
     for path, method, operation in _operations(schema):
+        expected = ENVELOPED_ERROR_REF if path.startswith(ENVELOPED) else ERROR_REF
         for status in _errors(operation):
             content = operation["responses"][status]["content"]
-            assert content["application/json"]["schema"]["$ref"] == ERROR_REF, (
+            assert content["application/json"]["schema"]["$ref"] == expected, (
                 method, path, status)
             assert operation["responses"][status]["description"], (method, path, status)
 
