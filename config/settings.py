@@ -283,6 +283,7 @@ SPECTACULAR_SETTINGS = {
         "EventTypeEnum": "apps.integrations.models.Event.Type",
         "AttendanceStatusEnum": "apps.integrations.models.Attendance.Status",
         "ConnectionStatusEnum": "apps.core.models.Connection.Status",
+        "SyncTriggerEnum": "apps.core.models.SyncRun.Trigger",
     },
 }
 

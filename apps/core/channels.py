@@ -78,11 +78,17 @@ class Inbound:
 
 @dataclass(frozen=True)
 class Verified:
-    """What the proof covers, and what the scheme itself signs besides the body."""
+    """What the proof covers, and what the scheme itself signs besides the body.
+
+    `payload`: the event, for schemes whose deliveries have no JSON body
+    (Google's push channels say everything in headers); the inbox then
+    processes and stores it instead of parsing the body.
+    """
 
     content: bytes
     sent_at: datetime | None = None
     event_id: str = ""
+    payload: dict[str, Any] | None = None
 
 
 class Verifier(ABC):
@@ -344,6 +350,37 @@ class SharedToken(Verifier):
 
 
 @dataclass(frozen=True)
+class GoogleChannelToken(SharedToken):
+    """Google Calendar push: a bodiless POST whose headers name the channel, the
+    resource and the message number, with our channel token echoed back.
+
+    [V] developers.google.com/workspace/calendar/api/guides/push: X-Goog-Channel-ID,
+    X-Goog-Channel-Token, X-Goog-Channel-Expiration, X-Goog-Resource-ID,
+    X-Goog-Resource-URI, X-Goog-Resource-State (sync, exists, not_exists) and
+    X-Goog-Message-Number (1 for the first "sync" message, then increasing).
+    The event is those headers; its id is "<channel id>:<message number>",
+    so a redelivered notification is a duplicate and the next one is not.
+    """
+
+    header: str = "X-Goog-Channel-Token"
+    # Header -> the payload's field.
+    fields: tuple[tuple[str, str], ...] = (
+        ("X-Goog-Channel-ID", "channelId"), ("X-Goog-Channel-Expiration", "expiration"),
+        ("X-Goog-Resource-ID", "resourceId"), ("X-Goog-Resource-URI", "resourceUri"),
+        ("X-Goog-Resource-State", "event"), ("X-Goog-Message-Number", "messageNumber"))
+
+    def verify(self, inbound: Inbound, secret: str) -> Verified:
+        super().verify(inbound, secret)
+        payload = {name: inbound.headers.get(header, "")[:500] for header, name in self.fields}
+        if not payload["channelId"] or not payload["messageNumber"].isdigit():
+            raise WebhookRejected("invalid_body",
+                                  "The notification has no channel id or message number.", 400)
+        content = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+        return Verified(content=content, payload=payload,
+                        event_id=f"{payload['channelId']}:{payload['messageNumber']}"[:200])
+
+
+@dataclass(frozen=True)
 class Unsigned(Verifier):
     """No proof at all: only for thin webhooks whose channel fetches the resource
     with the connection's own credentials, so a forgery costs one read."""
@@ -417,6 +454,9 @@ DELIVEROO_LEGACY_POS = HeaderHmac(signature_header="X-Deliveroo-Hmac-Sha256",
 THEFORK = SharedToken(query_parameter="token")
 # [V] Google Calendar push: our channel token echoed in X-Goog-Channel-Token.
 GOOGLE_PUSH = SharedToken(header="X-Goog-Channel-Token")
+# The same token check, with the event read from the other X-Goog-* headers
+# (the notification has no body): what a Google channel of the inbox uses.
+GOOGLE_CALENDAR_PUSH = GoogleChannelToken()
 MICROSOFT_GRAPH = GraphNotifications()
 # [V] Nango: hex HMAC-SHA256 of the body. [V] Merge: base64url of the same.
 NANGO = BodyHmac(header="X-Nango-Hmac-Sha256")

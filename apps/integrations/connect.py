@@ -40,6 +40,7 @@ from apps.integrations.providers import (
     provider_scopes,
     provider_spec,
 )
+from apps.integrations.push_channels import push_channel_close
 from apps.integrations.settings_schema import validate_settings
 
 logger = logging.getLogger(__name__)
@@ -208,6 +209,15 @@ def integration_disconnect(*, integration: Integration, user) -> Cleanup:
     Counts are what happened: no event copies or push channels exist yet to
     remove (the sync engine will create them, and remove them here).
     """
+    channels_stopped = 0
+    if integration.provider == Integration.Provider.GOOGLE:
+        try:
+            channels_stopped = int(push_channel_close(integration=integration))
+        except PlatformError:
+            # A token already refused cannot stop the channel: it ends by itself
+            # (a week at most), and its notifications find the integration disconnected.
+            logger.warning("%s: its push channel could not be stopped", integration,
+                           exc_info=True)
     outcome = oauth_disconnect_revoking(connection=integration.connection)
     now = timezone.now()
     Integration.objects.filter(pk=integration.pk).update(disconnected_at=now)
@@ -215,7 +225,8 @@ def integration_disconnect(*, integration: Integration, user) -> Cleanup:
     integration.connection = outcome.connection
     logger.info("%s disconnected by %s (revoked at the provider: %s)", integration, user,
                 outcome.revoked)
-    return Cleanup(events_removed=0, webhooks_disabled=0, tokens_revoked=outcome.revoked)
+    return Cleanup(events_removed=0, webhooks_disabled=channels_stopped,
+                   tokens_revoked=outcome.revoked)
 
 
 # -- test ----------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 
 from apps.core.errors import ServiceError
 from apps.core.fields import blind_index
+from apps.integrations.calendar_sync import calendar_push_enqueue
 from apps.integrations.models import Attendance, Event, Integration, Organization
 from apps.integrations.settings_schema import (
     COMMON,
@@ -101,6 +102,7 @@ def event_create(*, organization: Organization, user, data: Mapping[str, Any],
     event = Event.objects.create(organization=organization, organizer=user, version=1,
                                  created_at=now, updated_at=now, **values)
     _attendees_upsert(event=event, attendees=attendees, replace=True)
+    calendar_push_enqueue(event=event)
     return event
 
 
@@ -131,6 +133,7 @@ def event_update(*, event: Event, user, data: Mapping[str, Any],
     current.updated_at = timezone.now()
     current.save(update_fields=[*values, "version", "updated_at"])
     current.refresh_from_db()
+    calendar_push_enqueue(event=current)
     return current
 
 
@@ -146,6 +149,7 @@ def event_cancel(*, event: Event, user) -> Event:
     current.version = F("version") + 1
     current.save(update_fields=["cancelled_at", "updated_at", "version"])
     current.refresh_from_db()
+    calendar_push_enqueue(event=current)
     return current
 
 
@@ -174,6 +178,9 @@ def attendance_record(*, event: Event, email: str, name: str = "", status: str,
     row.updated_at = now
     row.save()
     Event.objects.filter(pk=current.pk).update(version=F("version") + 1, updated_at=now)
+    # The calendars hold each attendee's answer too.
+    current.refresh_from_db()
+    calendar_push_enqueue(event=current)
     return row
 
 

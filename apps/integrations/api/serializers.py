@@ -592,3 +592,25 @@ class AttendanceOutputSerializer(serializers.Serializer):
 class PageQuerySerializer(StrictInputMixin, serializers.Serializer):
     limit = serializers.IntegerField(required=False, default=50, min_value=1, max_value=500)
     page = serializers.IntegerField(required=False, default=1, min_value=1)
+
+
+# -- manual sync -------------------------------------------------------------------------------
+
+class SyncOptionsSerializer(StrictInputMixin, serializers.Serializer):
+    forceUpdate = serializers.BooleanField(required=False, default=False, help_text=_(
+        "true: the calendar is listed from scratch, not from where the last sync stopped."))
+
+
+class SyncInputSerializer(StrictInputMixin, serializers.Serializer):
+    direction = serializers.ChoiceField(
+        choices=["bidirectional", "attendance_to_external", "external_to_attendance"],
+        required=False, help_text=_("The integration's syncDirection when left out."))
+    options = SyncOptionsSerializer(required=False)
+
+
+class SyncStartedSerializer(serializers.Serializer):
+    syncId = serializers.IntegerField()
+    status = serializers.CharField(help_text=_("started, or running when one already was."))
+    startedAt = serializers.DateTimeField()
+    estimatedDuration = serializers.CharField()
+    statusUrl = serializers.CharField()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:integration_id>/history", views.HistoryView.as_view(),
          name="integrations-history"),
     path("<int:integration_id>/test", views.TestView.as_view(), name="integrations-test"),
+    path("<int:integration_id>/sync", views.SyncView.as_view(), name="integrations-sync"),
     path("<int:integration_id>/sync/<int:sync_id>/status", views.SyncStatusView.as_view(),
          name="integrations-sync-status"),
     path("<str:provider>/connect", views.ConnectView.as_view(), name="integrations-connect"),

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.paginator import EmptyPage, Paginator
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -23,7 +24,7 @@ from rest_framework.views import APIView
 from apps.core.api.permissions import IsAdmin
 from apps.core.api.strict import StrictQueryParamsMixin, no_input
 from apps.core.errors import ServiceError
-from apps.integrations import connect, selectors, services
+from apps.integrations import calendar_sync, connect, selectors, services
 from apps.integrations.api import serializers as s
 from apps.integrations.api.envelope import (
     INTEGRATION_NOT_FOUND,
@@ -432,3 +433,26 @@ class AttendanceListView(EnvelopeView):
         rows, meta = _page(selectors.attendances_of(event=event), page=query["page"],
                            limit=query["limit"])
         return answer(s.AttendanceOutputSerializer(rows, many=True).data, meta=meta)
+
+
+class SyncView(EnvelopeView):
+    @extend_schema(request=s.SyncInputSerializer, responses={
+        202: enveloped(s.SyncStartedSerializer, "SyncStarted"), 404: NOT_FOUND,
+        409: OpenApiResponse(description=_(
+            "`CONNECTION_ERROR`: the integration is not connected.")),
+        **COMMON})
+    def post(self, request, integration_id: int):
+        """Start a sync now (or get the one running): poll its `statusUrl`."""
+        integration = _integration(self, integration_id)
+        data = s.SyncInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        run = calendar_sync.calendar_sync_request(
+            integration=integration, user=request.user, direction=values.get("direction"),
+            full=(values.get("options") or {}).get("forceUpdate", False))
+        status_url = reverse("integrations-sync-status",
+                             kwargs={"integration_id": integration.pk, "sync_id": run.pk})
+        return answer(s.SyncStartedSerializer({
+            "syncId": run.pk, "status": s.seed_sync_status(run), "startedAt": run.started_at,
+            "estimatedDuration": calendar_sync.calendar_sync_estimate(integration=integration),
+            "statusUrl": status_url}).data, status=202)

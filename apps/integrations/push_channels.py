@@ -1,0 +1,174 @@
+"""Google push channels: the calendar tells us when it changed, and we sync.
+
+A channel is opened (`events.watch`) after a Google calendar integration's
+first sync, renewed before it expires (Google has no renewal: a new channel
+is opened, then the old one stopped), and stopped on disconnect. Its id,
+resource id and expiry are kept on the connection's settings
+(`googleChannel`); its token is the connection's `webhook_secret`
+credential (encrypted), one per connection and kept across renewals, so a
+notification from the channel being replaced is still accepted.
+
+Notifications come to the core inbox at /api/webhooks/google/<connection
+id>/: the channel registered here checks X-Goog-Channel-Token in constant
+time, the event is the X-Goog-* headers (Google sends no body), and the
+processor requests an incremental sync. Google's first "sync" message of a
+channel carries no change and is ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from apps.core.channels import GOOGLE_CALENDAR_PUSH, Channel, channel_register
+from apps.core.connections import connection_set_credentials
+from apps.core.errors import ServiceError
+from apps.core.models import Connection, CredentialsUnreadable, SyncRun, WebhookEvent
+from apps.core.webhooks import webhook_processor
+from apps.integrations.calendar_sync import SYNC_KIND, calendar_sync_request
+from apps.integrations.calendars import adapter_for
+from apps.integrations.models import Integration
+
+logger = logging.getLogger(__name__)
+
+# Where the channel is kept on the connection's settings.
+CHANNEL_KEY = "googleChannel"
+# Asked for a week: Google's default for a channel that asks nothing, and
+# what it grants to events channels (it may cut a longer ask).
+CHANNEL_TTL = timedelta(days=7)
+# Renewed when less than this is left: the hourly renewal then has a day of
+# attempts before a channel lapses.
+RENEW_BEFORE = timedelta(days=1)
+
+# A notification that came while a sync was running gets a sync this much later.
+FOLLOW_UP_SECONDS = 30
+
+GOOGLE = Integration.Provider.GOOGLE
+CHANNEL = channel_register(Channel(platform=GOOGLE, verifier=GOOGLE_CALENDAR_PUSH,
+                                   # Google signs no time; its message number orders events.
+                                   event_type_field="event"))
+
+
+def channel_address(connection: Connection) -> str:
+    """The inbox address of the connection's Google notifications."""
+    path = reverse("webhook-channel", kwargs={"platform": GOOGLE, "connection_id": connection.pk})
+    return settings.HUB_BASE_URL.rstrip("/") + path
+
+
+def channel_of(connection: Connection) -> dict | None:
+    stored = (connection.settings or {}).get(CHANNEL_KEY)
+    return stored if isinstance(stored, dict) and stored.get("id") else None
+
+
+def channel_expires_at(connection: Connection) -> datetime | None:
+    stored = channel_of(connection)
+    return parse_datetime(stored.get("expiresAt") or "") if stored else None
+
+
+def _token(connection: Connection) -> str:
+    """The connection's channel token, created once (and kept across renewals)."""
+    try:
+        token = connection.credentials().webhook_secret
+    except CredentialsUnreadable:
+        token = ""
+    if token:
+        return token
+    token = secrets.token_urlsafe(32)
+    connection_set_credentials(connection=connection, changes={"webhook_secret": token})
+    return token
+
+
+def push_channel_open(*, integration: Integration) -> dict:
+    """Open a channel on the integration's calendar (replacing the one it has)."""
+    connection = integration.connection
+    adapter = adapter_for(integration)
+    previous = channel_of(connection)
+    watched = adapter.watch(channel_id=str(uuid.uuid4()), address=channel_address(connection),
+                            token=_token(connection),
+                            ttl_seconds=int(CHANNEL_TTL.total_seconds()))
+    stored = {"id": watched.channel_id, "resourceId": watched.resource_id,
+              "expiresAt": watched.expires_at.isoformat() if watched.expires_at else ""}
+    with transaction.atomic():
+        current = Connection.objects.select_for_update().get(pk=connection.pk)
+        current.settings = {**(current.settings or {}), CHANNEL_KEY: stored}
+        current.save(update_fields=["settings", "updated_at"])
+    connection.settings = current.settings
+    if previous is not None:
+        # After the new one is open, so no change falls between the two.
+        adapter.stop(channel_id=previous["id"], resource_id=previous.get("resourceId", ""))
+    return stored
+
+
+def push_channel_close(*, integration: Integration) -> bool:
+    """Stop the integration's channel (on disconnect); whether there was one."""
+    connection = integration.connection
+    stored = channel_of(connection)
+    if stored is None:
+        return False
+    adapter_for(integration).stop(channel_id=stored["id"],
+                                  resource_id=stored.get("resourceId", ""))
+    with transaction.atomic():
+        current = Connection.objects.select_for_update().get(pk=connection.pk)
+        current.settings = {key: value for key, value in (current.settings or {}).items()
+                            if key != CHANNEL_KEY}
+        current.save(update_fields=["settings", "updated_at"])
+    connection.settings = current.settings
+    return True
+
+
+def push_channels_renew(*, now: datetime | None = None) -> int:
+    """Open a new channel for every connected Google calendar whose channel ends
+    within RENEW_BEFORE (or that has none yet after its first sync)."""
+    now = now or timezone.now()
+    renewed = 0
+    integrations = Integration.objects.filter(
+        provider=GOOGLE, connection__status=Connection.Status.CONNECTED,
+        last_sync_at__isnull=False).select_related("connection")
+    for integration in integrations:
+        expires_at = channel_expires_at(integration.connection)
+        if expires_at is not None and expires_at - now > RENEW_BEFORE:
+            continue
+        try:
+            push_channel_open(integration=integration)
+        except Exception:
+            # One account's failure (revoked, quota) must not stop the others';
+            # the next round tries again, the connection's own state says why.
+            logger.exception("google channel of integration %s not renewed", integration.pk)
+            continue
+        renewed += 1
+    return renewed
+
+
+@webhook_processor(GOOGLE)
+def google_notification(event: WebhookEvent, payload: dict) -> str | None:
+    """A change to a watched calendar: an incremental sync of its integration."""
+    if payload.get("event") == "sync" or event.connection_id is None:
+        # The channel's first message says it is open; nothing changed.
+        return WebhookEvent.Status.IGNORED
+    integration = Integration.objects.select_related("connection").filter(
+        connection_id=event.connection_id).first()
+    if integration is None or integration.connection.status != Connection.Status.CONNECTED:
+        return WebhookEvent.Status.IGNORED
+    # A run already going may have listed past this change: one more sync
+    # after it (a short delay gathers the notifications of a burst).
+    busy = SyncRun.objects.filter(kind=SYNC_KIND, connection_id=event.connection_id,
+                                  status=SyncRun.Status.RUNNING).exists()
+    try:
+        calendar_sync_request(integration=integration, trigger=SyncRun.Trigger.AUTOMATIC)
+    except ServiceError as exc:
+        logger.warning("google notification %s: no sync: %s", event.pk, exc)
+        return WebhookEvent.Status.IGNORED
+    if busy:
+        from apps.integrations.tasks import calendar_sync_later
+
+        transaction.on_commit(lambda: calendar_sync_later.apply_async(
+            (integration.pk,), countdown=FOLLOW_UP_SECONDS))
+    return None
