@@ -22,4 +22,13 @@ SCHEDULES = (
         description="Every hour: Google push channels ending within a day are replaced by "
                     "new ones (Google cannot extend a channel).",
     ),
+    Schedule(
+        name="integrations: Slack reminders",
+        task="integrations.slack_reminders_due",
+        # Every minute: reminders are minutes before an event, and a reminder
+        # a beat late is still on time (REMINDER_GRACE).
+        when=Crontab(minute="*"),
+        description="Every minute: a Slack reminder for each coming event whose "
+                    "reminderMinutes have come, once per event and offset.",
+    ),
 )

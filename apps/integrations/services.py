@@ -26,12 +26,14 @@ from apps.core.errors import ServiceError
 from apps.core.fields import blind_index
 from apps.integrations.calendar_sync import calendar_push_enqueue
 from apps.integrations.models import Attendance, Event, Integration, Organization
+from apps.integrations.outgoing_events import emit_event_created
 from apps.integrations.settings_schema import (
     COMMON,
     validate_against,
     validate_notifications,
     validate_settings,
 )
+from apps.integrations.zoom_meetings import zoom_meeting_enqueue
 
 # The purpose of the attendees' e-mail blind index: a hash of its own, so the
 # same address hashes differently in any other column.
@@ -103,6 +105,8 @@ def event_create(*, organization: Organization, user, data: Mapping[str, Any],
                                  created_at=now, updated_at=now, **values)
     _attendees_upsert(event=event, attendees=attendees, replace=True)
     calendar_push_enqueue(event=event)
+    zoom_meeting_enqueue(event=event)
+    emit_event_created(event=event)
     return event
 
 

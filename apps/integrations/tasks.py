@@ -80,3 +80,11 @@ def push_channels_renew_task() -> int:
 
 
 __all__ = ["calendar_sync_due", "calendar_sync_task", "push_channels_renew_task"]
+
+
+@shared_task(name="integrations.slack_reminders_due", ignore_result=True)
+def slack_reminders_due() -> int:
+    """Every minute: the Slack reminders whose time has come."""
+    from apps.integrations.slack_notify import reminders_due
+
+    return len(reminders_due())

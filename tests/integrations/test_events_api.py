@@ -177,3 +177,19 @@ def test_it_answers_permission_denied_to_who_is_not_a_manager(acme):
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "PERMISSION_DENIED"
+
+
+def test_an_event_created_through_the_api_is_sent_to_the_partners_endpoints(api, acme, settings):
+    from apps.core.models import WebhookDelivery
+    from apps.core.outgoing import endpoint_create
+    from apps.integrations.models import ORGANIZATION_TENANT
+
+    settings.OUTGOING_WEBHOOKS_ALLOW_PRIVATE = True  # nothing is delivered here
+    endpoint_create(url="https://partner.example/hooks", event_types=["eventCreated"],
+                    tenant_type=ORGANIZATION_TENANT, tenant_id=str(acme.pk))
+
+    created = api.post("/api/events/", TRAINING, format="json").json()["data"]
+
+    [delivery] = WebhookDelivery.objects.all()
+    assert (delivery.event_type, delivery.payload["data"]["id"]) == ("eventCreated",
+                                                                      created["id"])
