@@ -112,6 +112,7 @@ from apps.core.simulator import (
 )
 from apps.core.simulator_kit.clock import SimClock
 from apps.core.simulator_kit.oauth import AccessToken, TokenRejected
+from apps.core.simulator_kit.worker import BackgroundWorker
 
 from .google_calendar import (
     CANCELLED,
@@ -279,8 +280,8 @@ class GoogleSimulator(Simulator):
                              "retry_seconds": push_retry_seconds,
                              "timeout_seconds": push_timeout_seconds}
         self._context = threading.local()  # a lost answer's wait, per server thread
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self.worker = BackgroundWorker(self._background_step, name="sim-google-push",
+                                       tick=WORKER_TICK_SECONDS)
         self._clear_state()
 
     def _clear_state(self) -> None:
@@ -316,25 +317,11 @@ class GoogleSimulator(Simulator):
 
     def close(self) -> None:
         """Stop the push worker (started by the first channel)."""
-        self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=5)
-            self._worker = None
+        self.worker.close()
 
-    def _ensure_worker(self) -> None:
-        if self._worker is not None:
-            return
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._work, name="sim-google-push", daemon=True)
-        self._worker.start()
-
-    def _work(self) -> None:
-        while not self._stop.wait(WORKER_TICK_SECONDS):
-            try:
-                # Outside the lock: the hub may call the API back meanwhile.
-                self.deliver_notifications()
-            except Exception:
-                logger.exception("Google simulator: push delivery failed")
+    def _background_step(self) -> None:
+        # Outside the lock: the hub may call the API back meanwhile.
+        self.deliver_notifications()
 
     # -- framework hooks --------------------------------------------------------------
     def control_prepare(self, request: SimRequest) -> None:
@@ -732,7 +719,7 @@ class GoogleSimulator(Simulator):
         channel.message_number += 1
         assert channel.sender is not None
         channel.sender.submit(str(channel.message_number), state, b"")
-        self._ensure_worker()
+        self.worker.start()
 
     def _channel_state(self, channel: Channel, now: float) -> dict[str, Any]:
         status = "stopped" if channel.stopped else "live" if channel.live(now) else "expired"

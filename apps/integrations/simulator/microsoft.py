@@ -58,7 +58,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
-import threading
 import time
 import uuid
 from collections import deque
@@ -76,6 +75,7 @@ from apps.core.simulator import (
 )
 from apps.core.simulator_kit.clock import SimClock
 from apps.core.simulator_kit.oauth import TokenRejected
+from apps.core.simulator_kit.worker import BackgroundWorker
 
 from .microsoft_calendar import (
     DeltaState,
@@ -183,8 +183,8 @@ class MicrosoftSimulator(Simulator):
         self.max_subscription_minutes = max_subscription_minutes
         self.require_https_notification_url = require_https_notification_url
         self.validation_timeout_seconds = validation_timeout_seconds
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self.worker = BackgroundWorker(self._background_step, name="sim-microsoft-notifications",
+                                       tick=WORKER_TICK_SECONDS)
         self._clear_state()
 
     def _clear_state(self) -> None:
@@ -213,30 +213,15 @@ class MicrosoftSimulator(Simulator):
 
     def close(self) -> None:
         """Stop the notification worker (started by the first notification)."""
-        self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=5)
-            self._worker = None
+        self.worker.close()
 
-    def _ensure_worker(self) -> None:
-        if self._worker is not None:
-            return
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._work, name="sim-microsoft-notifications",
-                                        daemon=True)
-        self._worker.start()
-
-    def _work(self) -> None:
-        while not self._stop.wait(WORKER_TICK_SECONDS):
-            try:
-                # Outside the lock: the hub may call Graph back while it handles one.
-                self.deliver_notifications()
-            except Exception:
-                logger.exception("Microsoft simulator: notification step failed")
+    def _background_step(self) -> None:
+        # Outside the lock: the hub may call Graph back while it handles one.
+        self.deliver_notifications()
 
     def _changed(self, event: Event, change_type: str) -> None:
         if self.subscriptions.notify(self.mailbox, event, change_type, self.now()):
-            self._ensure_worker()
+            self.worker.start()
 
     # -- framework hooks ------------------------------------------------------------
     def reset(self) -> None:

@@ -68,6 +68,7 @@ from apps.core.simulator import (
     route,
 )
 from apps.core.simulator_kit.clock import SimClock
+from apps.core.simulator_kit.worker import BackgroundWorker
 
 from . import availability
 from .ledger import Change, Ledger
@@ -168,8 +169,8 @@ class ZenchefSimulator(Simulator):
         self.timeout_after_create_seconds = timeout_after_create_seconds
         self.ledger = Ledger(self.random)
         self._context = threading.local()
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self.worker = BackgroundWorker(self._background_step, name="sim-zenchef-webhooks",
+                                       tick=WORKER_TICK_SECONDS)
         self._clear_state()
 
     def _clear_state(self) -> None:
@@ -196,28 +197,13 @@ class ZenchefSimulator(Simulator):
 
     def close(self) -> None:
         """Stop the webhook worker (started by the first event)."""
-        self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=5)
-            self._worker = None
+        self.worker.close()
 
-    def _ensure_worker(self) -> None:
-        if self._worker is not None:
-            return
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._work, name="sim-zenchef-webhooks",
-                                        daemon=True)
-        self._worker.start()
-
-    def _work(self) -> None:
-        while not self._stop.wait(WORKER_TICK_SECONDS):
-            try:
-                with self.lock:
-                    self._expire_options()
-                # Outside the lock: the hub may call the simulator back meanwhile.
-                self.deliver_webhooks()
-            except Exception:
-                logger.exception("Zenchef simulator: webhook step failed")
+    def _background_step(self) -> None:
+        with self.lock:
+            self._expire_options()
+        # Outside the lock: the hub may call the simulator back meanwhile.
+        self.deliver_webhooks()
 
     def _expire_options(self) -> None:
         for change in self.ledger.expire_options(self.now()):
@@ -241,7 +227,7 @@ class ZenchefSimulator(Simulator):
                             restaurant_uid=restaurant.uid, occurred_at=occurred_at,
                             booking=view)
         channel.submit(event_id, channel.settings.event_names[change.kind], body)
-        self._ensure_worker()
+        self.worker.start()
 
     # -- framework hooks -----------------------------------------------------------
     def handle(self, request: SimRequest) -> SimResponse:
@@ -592,7 +578,7 @@ class ZenchefSimulator(Simulator):
         body = request.json() or {}
         channel = self._channel(body)
         released = channel.release(body.get("order", "sent"), self.random)
-        self._ensure_worker()
+        self.worker.start()
         return SimResponse.json(200, {"released": released})
 
     @control_route("POST", "/webhooks/redeliver")
@@ -600,7 +586,7 @@ class ZenchefSimulator(Simulator):
         body = request.json() or {}
         if not self._channel(body).redeliver(str(body.get("event_id", ""))):
             return SimResponse.json(404, {"error": "unknown event_id"})
-        self._ensure_worker()
+        self.worker.start()
         return SimResponse.json(200, {"redelivered": body["event_id"]})
 
     def _channel(self, body: dict[str, Any]) -> WebhookChannel:

@@ -63,6 +63,7 @@ from apps.core.simulator_kit.oauth import (
     TokenRejected,
     TokenServer,
 )
+from apps.core.simulator_kit.worker import BackgroundWorker
 
 from . import sandbox
 from .lifecycle import Document, Intervention, Lifecycle, isoformat_z
@@ -210,8 +211,8 @@ class SymphonicsSimulator(Simulator):
             duplicate=duplicate_webhooks,
         )
         self._context = threading.local()  # the current request's id, per server thread
-        self._stop = threading.Event()
-        self._worker: threading.Thread | None = None
+        self.worker = BackgroundWorker(self._background_step, name="sim-symphonics-webhooks",
+                                       tick=WORKER_TICK_SECONDS)
         self._clear_state()
 
     def _clear_state(self) -> None:
@@ -263,27 +264,16 @@ class SymphonicsSimulator(Simulator):
 
     def close(self) -> None:
         """Stop the background worker (started by the first create)."""
-        self._stop.set()
-        if self._worker is not None:
-            self._worker.join(timeout=5)
-            self._worker = None
+        self.worker.close()
 
     def _ensure_worker(self) -> None:
         # Only webhooks need a worker: GETs evaluate the lifecycle themselves.
-        if self.webhooks is None or self._worker is not None:
-            return
-        self._stop.clear()
-        self._worker = threading.Thread(target=self._work, name="sim-symphonics-webhooks",
-                                        daemon=True)
-        self._worker.start()
+        if self.webhooks is not None:
+            self.worker.start()
 
-    def _work(self) -> None:
-        while not self._stop.wait(WORKER_TICK_SECONDS):
-            try:
-                self.run_due()
-                self.deliver_webhooks()
-            except Exception:
-                logger.exception("Symphonics simulator: background step failed")
+    def _background_step(self) -> None:
+        self.run_due()
+        self.deliver_webhooks()
 
     def _emit(self, event: str, at: float, data: dict[str, Any]) -> None:
         event_id = f"evt_{secrets.token_hex(12)}"
