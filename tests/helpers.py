@@ -62,3 +62,35 @@ def a_backend_waits_on_a_lock() -> bool:
                 return True
             time.sleep(0.01)
     return False
+
+
+class SimulatorsServed:
+    """The simulators a test starts, each on a free port, the hub's settings
+    pointed at the last one started; all stopped (their workers closed) at the
+    end. `paths`: setting -> the path below the simulator's URL (None: empty,
+    for an endpoint the platform does not have)."""
+
+    def __init__(self, settings, *, paths: dict[str, str | None]) -> None:
+        self.settings, self.paths = settings, paths
+        self.running: list = []
+
+    def start(self, simulator, **settings_values: Any):
+        from apps.core.simulator import serve
+
+        server = serve(simulator)
+        self.running.append(server)
+        for name, path in self.paths.items():
+            setattr(self.settings, name, "" if path is None else server.url + path)
+        for name, value in settings_values.items():
+            setattr(self.settings, name, value)
+        # A client built for an earlier simulator must not be reused.
+        client_cache_clear()
+        return simulator
+
+    def stop(self) -> None:
+        client_cache_clear()
+        for server in self.running:
+            close = getattr(server.simulator, "close", None)
+            if close is not None:
+                close()
+            server.stop()

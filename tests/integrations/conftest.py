@@ -14,10 +14,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from apps.core.connections import client_cache_clear
 from apps.core.oauth import pkce_challenge
-from apps.core.simulator import serve
 from apps.integrations.simulator.google import GoogleSimulator, build
+from tests.helpers import SimulatorsServed
 
 
 @pytest.fixture
@@ -27,28 +26,18 @@ def google_simulator(settings) -> Iterator[Callable[..., GoogleSimulator]]:
     It knows the hub's OAuth client (GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET)
     unless told otherwise; `options` are GoogleSimulator's.
     """
-    running = []
+    served = SimulatorsServed(settings, paths={
+        "GOOGLE_AUTH_URL": "/o/oauth2/v2/auth", "GOOGLE_TOKEN_URL": "/token",
+        "GOOGLE_REVOKE_URL": "/revoke", "GOOGLE_API_URL": "/calendar/v3",
+        "GOOGLE_USERINFO_URL": "/oauth2/v3/userinfo"})
 
     def start(**options: Any) -> GoogleSimulator:
         sim = build(**options)
-        server = serve(sim)
-        running.append((sim, server))
-        settings.GOOGLE_AUTH_URL = f"{server.url}/o/oauth2/v2/auth"
-        settings.GOOGLE_TOKEN_URL = f"{server.url}/token"
-        settings.GOOGLE_REVOKE_URL = f"{server.url}/revoke"
-        settings.GOOGLE_API_URL = f"{server.url}/calendar/v3"
-        settings.GOOGLE_USERINFO_URL = f"{server.url}/oauth2/v3/userinfo"
-        settings.GOOGLE_CLIENT_ID = sim.client_id
-        settings.GOOGLE_CLIENT_SECRET = sim.client_secret
-        # A client built for an earlier simulator must not be reused.
-        client_cache_clear()
-        return sim
+        return served.start(sim, GOOGLE_CLIENT_ID=sim.client_id,
+                            GOOGLE_CLIENT_SECRET=sim.client_secret)
 
     yield start
-    client_cache_clear()
-    for sim, server in running:
-        sim.close()
-        server.stop()
+    served.stop()
 
 
 REDIRECT_URI = "http://hub.test/integrations/google/callback"

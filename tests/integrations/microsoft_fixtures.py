@@ -19,9 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from apps.core.connections import client_cache_clear
 from apps.core.oauth import pkce_challenge
-from apps.core.simulator import serve
 from apps.integrations.simulator.microsoft import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -29,6 +27,7 @@ from apps.integrations.simulator.microsoft import (
     build,
 )
 from tests.core.local_server import LocalServer
+from tests.helpers import SimulatorsServed
 
 REDIRECT_URI = "https://hub.example/api/integrations/microsoft/callback"
 SCOPE = "offline_access Calendars.ReadWrite OnlineMeetings.ReadWrite User.Read"
@@ -42,27 +41,17 @@ def microsoft_simulator(settings) -> Iterator[Callable[..., MicrosoftSimulator]]
     settings' defaults) unless `clients=` says otherwise. There is no
     revocation endpoint: MICROSOFT_REVOKE_URL stays empty.
     """
-    running = []
+    served = SimulatorsServed(settings, paths={
+        "MICROSOFT_AUTH_URL": "/common/oauth2/v2.0/authorize",
+        "MICROSOFT_TOKEN_URL": "/common/oauth2/v2.0/token", "MICROSOFT_REVOKE_URL": None,
+        "MICROSOFT_API_URL": "/v1.0"})
 
     def start(**options: Any) -> MicrosoftSimulator:
-        sim = build(**options)
-        server = serve(sim)
-        running.append((sim, server))
-        settings.MICROSOFT_AUTH_URL = f"{server.url}/common/oauth2/v2.0/authorize"
-        settings.MICROSOFT_TOKEN_URL = f"{server.url}/common/oauth2/v2.0/token"
-        settings.MICROSOFT_REVOKE_URL = ""
-        settings.MICROSOFT_API_URL = f"{server.url}/v1.0"
-        settings.MICROSOFT_CLIENT_ID = CLIENT_ID
-        settings.MICROSOFT_CLIENT_SECRET = CLIENT_SECRET
-        # A client built for an earlier simulator must not be reused.
-        client_cache_clear()
-        return sim
+        return served.start(build(**options), MICROSOFT_CLIENT_ID=CLIENT_ID,
+                            MICROSOFT_CLIENT_SECRET=CLIENT_SECRET)
 
     yield start
-    client_cache_clear()
-    for sim, server in running:
-        sim.close()
-        server.stop()
+    served.stop()
 
 
 # -- the identity platform ----------------------------------------------------------

@@ -16,9 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from apps.core.connections import client_cache_clear
-from apps.core.simulator import serve
 from apps.integrations.simulator.slack import SlackSimulator, build
+from tests.helpers import SimulatorsServed
 
 # The app's secret the simulator accepts (settings.SLACK_CLIENT_SECRET by default).
 CLIENT_SECRET = "simulator-slack-secret"
@@ -31,26 +30,17 @@ def slack_simulator(settings) -> Iterator[Callable[..., SlackSimulator]]:
     `sim.base_url` is where it answers. Every server started is stopped at
     the end of the test.
     """
-    running = []
+    served = SimulatorsServed(settings, paths={
+        "SLACK_AUTH_URL": "/oauth/v2/authorize", "SLACK_TOKEN_URL": "/api/oauth.v2.access",
+        "SLACK_REVOKE_URL": "/api/auth.revoke", "SLACK_API_URL": "/api"})
 
     def start(**options: Any) -> SlackSimulator:
         sim = build(**{"client_secret": CLIENT_SECRET, **options})
-        server = serve(sim)
-        running.append(server)
-        settings.SLACK_AUTH_URL = f"{server.url}/oauth/v2/authorize"
-        settings.SLACK_TOKEN_URL = f"{server.url}/api/oauth.v2.access"
-        settings.SLACK_REVOKE_URL = f"{server.url}/api/auth.revoke"
-        settings.SLACK_API_URL = f"{server.url}/api"
-        settings.SLACK_CLIENT_ID = sim.client_id
-        settings.SLACK_CLIENT_SECRET = options.get("client_secret", CLIENT_SECRET)
-        # A client built for an earlier simulator must not be reused.
-        client_cache_clear()
-        return sim
+        return served.start(sim, SLACK_CLIENT_ID=sim.client_id,
+                            SLACK_CLIENT_SECRET=options.get("client_secret", CLIENT_SECRET))
 
     yield start
-    client_cache_clear()
-    for server in running:
-        server.stop()
+    served.stop()
 
 
 def slack_install(sim: SlackSimulator, *, scopes: str = "chat:write,channels:read",

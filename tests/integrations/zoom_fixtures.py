@@ -16,9 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from apps.core.connections import client_cache_clear
-from apps.core.simulator import serve
 from apps.integrations.simulator.zoom import ZoomSimulator, build
+from tests.helpers import SimulatorsServed
 
 # The app's secret the simulator accepts (settings.ZOOM_CLIENT_SECRET by default).
 CLIENT_SECRET = "simulator-zoom-secret"
@@ -32,26 +31,17 @@ def zoom_simulator(settings) -> Iterator[Callable[..., ZoomSimulator]]:
     `sim.base_url` is where it answers. Every server started is stopped at
     the end of the test.
     """
-    running = []
+    served = SimulatorsServed(settings, paths={
+        "ZOOM_AUTH_URL": "/oauth/authorize", "ZOOM_TOKEN_URL": "/oauth/token",
+        "ZOOM_REVOKE_URL": "/oauth/revoke", "ZOOM_API_URL": "/v2"})
 
     def start(**options: Any) -> ZoomSimulator:
         sim = build(**{"client_secret": CLIENT_SECRET, **options})
-        server = serve(sim)
-        running.append(server)
-        settings.ZOOM_AUTH_URL = f"{server.url}/oauth/authorize"
-        settings.ZOOM_TOKEN_URL = f"{server.url}/oauth/token"
-        settings.ZOOM_REVOKE_URL = f"{server.url}/oauth/revoke"
-        settings.ZOOM_API_URL = f"{server.url}/v2"
-        settings.ZOOM_CLIENT_ID = sim.client_id
-        settings.ZOOM_CLIENT_SECRET = options.get("client_secret", CLIENT_SECRET)
-        # A client built for an earlier simulator must not be reused.
-        client_cache_clear()
-        return sim
+        return served.start(sim, ZOOM_CLIENT_ID=sim.client_id,
+                            ZOOM_CLIENT_SECRET=options.get("client_secret", CLIENT_SECRET))
 
     yield start
-    client_cache_clear()
-    for server in running:
-        server.stop()
+    served.stop()
 
 
 def zoom_authorize(sim: ZoomSimulator, **params: str) -> requests.Response:

@@ -4,19 +4,17 @@ receiver, a configuration of the sandbox restaurant, back-off sleeps recorded.""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from apps.core.connections import client_cache_clear
 from apps.core.models import Conflict
-from apps.core.simulator import serve
 from apps.restosync import services
 from apps.restosync.connectors.zenchef import client as zenchef_client_module
 from apps.restosync.models import SyncPlatformConfig
 from apps.restosync.simulator import ZenchefSimulator, build
 from tests.core.local_server import WebhookReceiver
-from tests.helpers import sleeps_recorded
+from tests.helpers import SimulatorsServed, sleeps_recorded
 from tests.restosync.factories import make_config
 from tests.restosync.helpers import booking, deliver, mapped_reservation
 
@@ -32,19 +30,9 @@ def zenchef_simulator(settings) -> Iterator[Callable[..., ZenchefSimulator]]:
     key (SANDBOX_API_KEY) unless told otherwise, and sends no webhook until
     one is registered (`webhooks=` or POST /_sim/webhooks).
     """
-    running = []
-
-    def start(**options: Any) -> ZenchefSimulator:
-        sim = build(**options)
-        server = serve(sim)
-        running.append(server)
-        settings.ZENCHEF_API_URL = server.url
-        return sim
-
-    yield start
-    for server in running:
-        server.simulator.close()
-        server.stop()
+    served = SimulatorsServed(settings, paths={"ZENCHEF_API_URL": ""})
+    yield lambda **options: served.start(build(**options))
+    served.stop()
 
 
 @pytest.fixture

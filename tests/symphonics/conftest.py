@@ -9,12 +9,11 @@ from django.core.cache import cache
 
 from apps.core.connections import client_cache_clear
 from apps.core.models import OutboundOperation
-from apps.core.simulator import serve
 from apps.symphonics import client as client_module
 from apps.symphonics import services
 from apps.symphonics.models import Intervention
 from apps.symphonics.simulator import SymphonicsSimulator, build
-from tests.helpers import sleeps_recorded
+from tests.helpers import SimulatorsServed, sleeps_recorded
 
 
 @pytest.fixture(autouse=True)
@@ -34,19 +33,9 @@ def simulator(settings) -> Iterator[Callable[..., SymphonicsSimulator]]:
     It shares the hub's credentials and webhook secret (`build()` reads them)
     and sends no webhooks unless given a `hub_webhook_url`.
     """
-    running = []
-
-    def start(**options) -> SymphonicsSimulator:
-        sim = build(**{"hub_webhook_url": None, **options})
-        server = serve(sim)
-        running.append(server)
-        settings.SYMPHONICS_API_URL = server.url
-        return sim
-
-    yield start
-    for server in running:
-        server.simulator.close()
-        server.stop()
+    served = SimulatorsServed(settings, paths={"SYMPHONICS_API_URL": ""})
+    yield lambda **options: served.start(build(**{"hub_webhook_url": None, **options}))
+    served.stop()
 
 
 @pytest.fixture

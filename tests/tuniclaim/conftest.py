@@ -10,9 +10,8 @@ import pytest
 import responses
 
 from apps.core.connections import client_cache_clear
-from apps.core.simulator import serve
 from apps.tuniclaim.simulator import TuniclaimSimulator, build
-from tests.helpers import sleeps_recorded
+from tests.helpers import SimulatorsServed, sleeps_recorded
 from tests.tuniclaim.factories import API_URL, FakePlatform
 
 
@@ -24,22 +23,14 @@ def tuniclaim_simulator(settings) -> Iterator[Callable[..., TuniclaimSimulator]]
     seed) unless told otherwise (`batches=0` for none), and asks for a
     bearer token only when given one (`token=`), which the hub then sends.
     """
-    running = []
+    served = SimulatorsServed(settings, paths={"TUNICLAIM_API_URL": ""})
 
     def start(**options: Any) -> TuniclaimSimulator:
         sim = build(**{"token": "", **options})
-        server = serve(sim)
-        running.append(server)
-        settings.TUNICLAIM_API_URL = server.url
-        settings.TUNICLAIM_API_TOKEN = sim.token
-        # A client built for an earlier simulator must not be reused.
-        client_cache_clear()
-        return sim
+        return served.start(sim, TUNICLAIM_API_TOKEN=sim.token)
 
     yield start
-    client_cache_clear()
-    for server in running:
-        server.stop()
+    served.stop()
 
 
 @pytest.fixture
