@@ -34,6 +34,7 @@ from tests.browser.pages import SCREENSHOTS_DIR, Screenshots
 # The simulators are started as the end-to-end tests start them: their
 # fixtures are reused from the domains' conftests, not copied.
 from tests.dimona.conftest import onss_simulator  # noqa: F401  (fixture)
+from tests.integrations.conftest import google_simulator  # noqa: F401  (fixture)
 from tests.restosync.conftest import (  # noqa: F401  (fixtures)
     sleeps,
     zenchef_simulator,
