@@ -15,6 +15,7 @@ import json
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.admin_display import (
@@ -71,19 +72,21 @@ def _event_type_choices() -> list[tuple[str, str]]:
 
 class WebhookEndpointForm(forms.ModelForm):
     event_types = forms.MultipleChoiceField(
-        label=_("event types"), choices=_event_type_choices,
+        label=capfirst(_("event types")), choices=_event_type_choices,
         widget=forms.CheckboxSelectMultiple)
     filters = forms.JSONField(
-        label=_("filters"), required=False,
+        label=capfirst(_("filters")), required=False,
         help_text=_('e.g. {"eventTypes": ["training", "conference"]}; only the filters the '
                     'chosen event types declare.'))
     new_headers = forms.JSONField(
-        label=_("custom headers"), required=False, widget=WriteOnlyTextarea(attrs={"rows": 3}),
+        label=capfirst(_("custom headers")), required=False,
+        widget=WriteOnlyTextarea(attrs={"rows": 3}),
         help_text=_('A JSON object, e.g. {"Authorization": "Bearer ..."}. Stored encrypted; '
                     'type to replace them all, leave empty to keep what is stored.'))
-    clear_headers = forms.BooleanField(label=_("remove the custom headers"), required=False)
+    clear_headers = forms.BooleanField(label=capfirst(_("remove the custom headers")),
+                                       required=False)
     new_secret = forms.CharField(
-        label=_("signing secret"), required=False, strip=True,
+        label=capfirst(_("signing secret")), required=False, strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=_("\"whsec_\" and base64 (Standard Webhooks). Empty: a new endpoint gets a "
                     "random one, an existing one keeps its own."))

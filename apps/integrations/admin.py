@@ -29,6 +29,7 @@ from apps.core.admin_tools import ReadOnlyAdmin, run_service_action
 from apps.core.models import Connection
 from apps.integrations import services
 from apps.integrations.models import Attendance, Event, Integration, Membership, Organization
+from apps.integrations.providers import PERMISSION_LABELS
 
 
 @admin.register(Organization)
@@ -153,7 +154,8 @@ class EventAdmin(admin.ModelAdmin):
 
 INTEGRATION_READONLY = ["organization", "provider", "type", "name", "connection",
                         "status_badge", "reconnect_hint", "account_email_masked",
-                        "account_name", "permissions", "settings", "last_sync_local",
+                        "account_name", "permissions_granted",
+                        "last_sync_local",
                         "last_activity_local", "disconnected_local", "created_local"]
 
 
@@ -177,6 +179,11 @@ class IntegrationAdmin(ReadOnlyAdmin):
         connection = integration.connection
         return status_badge(connection.status, connection.get_status_display(),
                             CONNECTION_TONES.get(connection.status, "pending"))
+
+    @admin.display(description=_("permissions"))
+    def permissions_granted(self, integration: Integration) -> str:
+        return ", ".join(str(PERMISSION_LABELS.get(name, name))
+                         for name in integration.permissions) or EMPTY
 
     @admin.display(description=_("what to do"))
     def reconnect_hint(self, integration: Integration) -> str:
