@@ -363,7 +363,9 @@ def test_it_runs_a_claims_managers_day_with_my_tuniclaim(page: Page, language, l
     steps.take("synced-with-an-invalid-record")
     record = QuarantinedRecord.objects.get(bordereau_external_id=invalid["id"])
     assert record.reason == QuarantinedRecord.Reason.BAD_AMOUNT
-    page.get_by_role("link", name=gettext("Records in quarantine"), exact=True).click()
+    # The sync page's own link (in French the sidebar's reads the same).
+    page.locator("#tuniclaim-sync").get_by_role(
+        "link", name=gettext("Records in quarantine"), exact=True).click()
     page.locator(f'#result_list a[href="{change_path(record)}"]').first.click()
     expect(page.locator(".field-payload_pretty")).to_be_visible()
     # The names as MY TUNICLAIM sent them: the quarantine keeps them masked.
