@@ -284,6 +284,7 @@ SPECTACULAR_SETTINGS = {
         "AttendanceStatusEnum": "apps.integrations.models.Attendance.Status",
         "ConnectionStatusEnum": "apps.core.models.Connection.Status",
         "SyncTriggerEnum": "apps.core.models.SyncRun.Trigger",
+        "SyncDirectionEnum": "apps.integrations.settings_schema.SYNC_DIRECTIONS",
     },
 }
 

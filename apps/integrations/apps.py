@@ -27,11 +27,12 @@ class IntegrationsConfig(DomainAppConfig):
             # attendance); the Google push channel and the Zoom channel (inbox)
             # with their processors; the outgoing event types.
             handler_modules=("apps.integrations.operations", "apps.integrations.push_channels",
+                             "apps.integrations.graph_subscriptions",
                              "apps.integrations.notify_operations",
                              "apps.integrations.zoom_meetings",
                              "apps.integrations.outgoing_events"),
             operation_kinds=(PUSH_KIND, SLACK_POST_KIND, ZOOM_CREATE_KIND, ZOOM_IMPORT_KIND),
-            webhook_platforms=("google", "zoom"),
+            webhook_platforms=("google", "microsoft", "zoom"),
             schedules=SCHEDULES,
             # Organisations and memberships decide who acts for whom: the
             # Admins' to change; Managers see them.

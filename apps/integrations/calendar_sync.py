@@ -25,6 +25,7 @@ not pushed again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from contextvars import ContextVar
 from datetime import datetime
@@ -64,14 +65,19 @@ PULL_ONLY = "external_to_attendance"
 # syncDirection, and back for the API.
 RUN_DIRECTIONS = {BIDIRECTIONAL: "both", PUSH_ONLY: "push", PULL_ONLY: "pull"}
 SEED_DIRECTIONS = {short: seed for seed, short in RUN_DIRECTIONS.items()}
-# The providers whose calendars this engine syncs (Microsoft's adapter comes next).
-CALENDAR_PROVIDERS = (Integration.Provider.GOOGLE,)
+# The providers whose calendars this engine syncs.
+CALENDAR_PROVIDERS = (Integration.Provider.GOOGLE, Integration.Provider.MICROSOFT)
 # The stream of the push cursor: when the last push hand-over started.
 PUSH_STREAM = "calendar:push"
 
 
 def _pull_stream(integration: Integration) -> str:
-    return f"calendar:events:{(integration.settings or {}).get('calendarId') or 'primary'}"
+    calendar = str((integration.settings or {}).get("calendarId") or "primary")
+    if len(calendar) > 60:
+        # An Outlook calendar id (about 150 characters) does not fit the
+        # cursor's 80-character stream; its hash names it as well.
+        calendar = "sha256:" + hashlib.sha256(calendar.encode()).hexdigest()[:40]
+    return f"calendar:events:{calendar}"
 
 
 def sync_direction(integration: Integration) -> str:
@@ -183,6 +189,16 @@ def _ensure_push_channel(integration: Integration) -> None:
     """After a good sync, the calendar's push channel, if it has none yet."""
     from apps.integrations.push_channels import channel_of, push_channel_open
 
+    if integration.provider == Integration.Provider.MICROSOFT:
+        from apps.integrations.graph_subscriptions import subscription_ensure
+
+        try:
+            subscription_ensure(integration=integration)
+        except PlatformError:
+            # The sync itself worked; the hourly renewal subscribes later.
+            logger.warning("graph subscription of integration %s not created", integration.pk,
+                           exc_info=True)
+        return
     if integration.provider != Integration.Provider.GOOGLE or channel_of(integration.connection):
         return
     try:
@@ -235,12 +251,14 @@ def _pull_pages(integration: Integration, adapter, cursor: str,
             recorder.advance()
         next_cursor = page.next_cursor or next_cursor
     if seen is not None and next_cursor:
-        _cancel_unseen(integration, seen, listed_from, recorder)
+        _cancel_unseen(integration, seen, listed_from, recorder,
+                       window=getattr(adapter, "listed_window", None))
     return next_cursor
 
 
 def _cancel_unseen(integration: Integration, seen: set[str], listed_from: datetime,
-                   recorder: SyncRunRecorder) -> None:
+                   recorder: SyncRunRecorder,
+                   window: tuple[datetime, datetime] | None = None) -> None:
     """Our events linked to calendar events a complete list no longer shows:
     cancelled here as the calendar's deletion (compared in Python: the list
     can hold more ids than a query may carry). Links made since the list
@@ -249,8 +267,12 @@ def _cancel_unseen(integration: Integration, seen: set[str], listed_from: dateti
         connection=integration.connection, entity_type=ENTITY_EVENT,
         status=ExternalMapping.Status.SYNCED, synced_at__lt=listed_from,
     ).values_list("external_id", "local_id")
+    # A list of a window (Graph's calendarView) speaks only for the events in it.
+    outside = set() if window is None else {str(pk) for pk in Event.objects.filter(
+        organization_id=integration.organization_id).exclude(
+        start__lt=window[1], end__gt=window[0]).values_list("pk", flat=True)}
     for external_id, local_id in links.iterator(chunk_size=2000):
-        if external_id in seen:
+        if external_id in seen or local_id in outside:
             continue
         remote = RemoteEvent(external_id=external_id, cancelled=True)
         try:
@@ -324,7 +346,9 @@ def _synced_version(mapping: ExternalMapping | None) -> int | None:
 
 
 def _mapping_option(integration: Integration, name: str) -> bool:
-    return bool(((integration.settings or {}).get("eventMapping") or {}).get(name, True))
+    # Google's settings nest the option in eventMapping; Microsoft's are flat.
+    options = integration.settings or {}
+    return bool((options.get("eventMapping") or {}).get(name, options.get(name, True)))
 
 
 def _fields(integration: Integration, remote: RemoteEvent, *, linked: bool) -> dict[str, Any]:

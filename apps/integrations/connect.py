@@ -28,9 +28,15 @@ from django.utils.translation import gettext
 from apps.core.auth import TokenError
 from apps.core.connections import connection_create
 from apps.core.http import PlatformError
-from apps.core.models import Connection, Credentials, CredentialsUnreadable, SyncLog
+from apps.core.models import Connection, Credentials, CredentialsUnreadable, SyncLog, SyncRun
 from apps.core.oauth import oauth_begin, oauth_complete, oauth_disconnect_revoking
+from apps.integrations.calendar_sync import (
+    CALENDAR_PROVIDERS,
+    calendar_sync_estimate,
+    calendar_sync_request,
+)
 from apps.integrations.client import AccountInfo, account_info
+from apps.integrations.graph_subscriptions import subscription_close
 from apps.integrations.models import ORGANIZATION_TENANT, Integration
 from apps.integrations.providers import (
     PERMISSION_LABELS,
@@ -186,12 +192,18 @@ def connect_finish(*, organization, provider: str, user, code: str,
     integration.save(update_fields=["account_email", "account_name", "permissions",
                                     "disconnected_at", "last_activity_at"])
     integration.connection = connection
-    # The sync engine (next) enqueues the first sync here; until it exists
-    # nothing is scheduled, and saying "scheduled" would be untrue.
+    initial_sync = None
+    if integration.provider in CALENDAR_PROVIDERS:
+        # The first sync goes to a worker once this is committed; the answer
+        # says so with the estimate the seed shows.
+        calendar_sync_request(integration=integration, user=user,
+                              trigger=SyncRun.Trigger.AUTOMATIC)
+        initial_sync = {"status": "scheduled",
+                        "estimatedDuration": calendar_sync_estimate(integration=integration)}
     return ConnectResult(integration=integration,
                          user_info={"email": info.email, "name": info.name,
                                     "avatar": info.avatar},
-                         permissions=permissions, initial_sync=None)
+                         permissions=permissions, initial_sync=initial_sync)
 
 
 # -- disconnect ----------------------------------------------------------------------
@@ -210,6 +222,14 @@ def integration_disconnect(*, integration: Integration, user) -> Cleanup:
     remove (the sync engine will create them, and remove them here).
     """
     channels_stopped = 0
+    if integration.provider == Integration.Provider.MICROSOFT:
+        try:
+            channels_stopped = int(subscription_close(integration=integration))
+        except PlatformError:
+            # Graph ends it by itself (three days at most); its notifications
+            # find the integration disconnected.
+            logger.warning("%s: its Graph subscription could not be deleted", integration,
+                           exc_info=True)
     if integration.provider == Integration.Provider.GOOGLE:
         try:
             channels_stopped = int(push_channel_close(integration=integration))

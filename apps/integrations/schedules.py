@@ -23,6 +23,13 @@ SCHEDULES = (
                     "new ones (Google cannot extend a channel).",
     ),
     Schedule(
+        name="integrations: Graph subscriptions renewal",
+        task="integrations.graph_subscriptions_renew",
+        when=Crontab(minute="23"),
+        description="Every hour: Microsoft Graph subscriptions ending within a day are "
+                    "renewed (or created again when Graph no longer has them).",
+    ),
+    Schedule(
         name="integrations: Slack reminders",
         task="integrations.slack_reminders_due",
         # Every minute: reminders are minutes before an event, and a reminder

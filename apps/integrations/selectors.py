@@ -14,6 +14,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.conf import settings as django_settings
 from django.db.models import (
     Avg,
     Count,
@@ -25,6 +26,7 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.models import Connection, SyncLog, SyncRun
@@ -265,3 +267,16 @@ def event_get(*, organization: Organization, event_id: int) -> Event | None:
 def attendances_of(*, event: Event) -> QuerySet:
     return Attendance.objects.filter(event=event).order_by("name", "pk")
 
+
+# Providers whose notifications reach the hub's inbox.
+NOTIFYING_PROVIDERS = frozenset({Integration.Provider.GOOGLE, Integration.Provider.MICROSOFT,
+                                 Integration.Provider.ZOOM})
+
+
+def integration_webhook_url(integration: Integration) -> str | None:
+    """The connection's inbox address, for providers that notify the hub."""
+    if integration.provider not in NOTIFYING_PROVIDERS:
+        return None
+    path = reverse("webhook-channel", kwargs={"platform": integration.provider,
+                                              "connection_id": integration.connection_id})
+    return django_settings.HUB_BASE_URL.rstrip("/") + path

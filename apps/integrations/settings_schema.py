@@ -262,6 +262,8 @@ SLACK = {
         "eventReminders": Field(boolean),
         "attendanceAlerts": Field(boolean),
         "weeklyReports": Field(boolean),
+        # When reminders go out before an event (minutes); 15 and 60 when left out.
+        "reminderMinutes": Field(list_of(integer(0, 40_320), max_items=5)),
     }),
 }
 ZOOM = {

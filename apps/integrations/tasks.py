@@ -79,7 +79,16 @@ def push_channels_renew_task() -> int:
     return push_channels_renew()
 
 
-__all__ = ["calendar_sync_due", "calendar_sync_task", "push_channels_renew_task"]
+@shared_task(name="integrations.graph_subscriptions_renew", ignore_result=True)
+def graph_subscriptions_renew_task() -> int:
+    """Every hour: Graph subscriptions ending within a day are renewed."""
+    from apps.integrations.graph_subscriptions import subscriptions_renew
+
+    return subscriptions_renew()
+
+
+__all__ = ["calendar_sync_due", "calendar_sync_task", "graph_subscriptions_renew_task",
+           "push_channels_renew_task"]
 
 
 @shared_task(name="integrations.slack_reminders_due", ignore_result=True)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from apps.core.connections import client_cache_clear
 from apps.core.errors import ServiceError
-from apps.core.models import Connection, OAuthState
+from apps.core.models import Connection, OAuthState, SyncRun
 from apps.core.oauth import pkce_challenge
 from apps.integrations.connect import connect_finish, connect_start
 from apps.integrations.models import ORGANIZATION_TENANT, Integration, Organization
@@ -157,8 +157,9 @@ def test_it_connects_google(providers, organization, user):
     assert result.user_info == {"email": "marie.dubois@gmail.com", "name": "Marie Dubois",
                                 "avatar": "https://lh3.googleusercontent.com/a/photo"}
     assert result.permissions == ["read_calendar", "write_calendar", "manage_events"]
-    # Nothing schedules the first sync yet, so nothing says it is scheduled.
-    assert result.initial_sync is None
+    # The first sync is started (a worker takes it after the commit).
+    assert result.initial_sync == {"status": "scheduled", "estimatedDuration": "a few minutes"}
+    assert SyncRun.objects.get().trigger == SyncRun.Trigger.AUTOMATIC
     assert integration.account_email == "marie.dubois@gmail.com"
     assert integration.account_name == "Marie Dubois"
     assert integration.permissions == result.permissions

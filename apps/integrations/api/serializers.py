@@ -22,7 +22,12 @@ from apps.core.api.strict import StrictInputMixin
 from apps.core.fields import mask_email
 from apps.core.models import Connection, SyncRun
 from apps.integrations.models import Attendance, Event, Integration
-from apps.integrations.selectors import PERIODS, RunStatistics, run_error_code
+from apps.integrations.selectors import (
+    PERIODS,
+    RunStatistics,
+    integration_webhook_url,
+    run_error_code,
+)
 from apps.integrations.services import NOTIFICATIONS_KEY
 from apps.integrations.settings_schema import SETTINGS_HELP, SYNC_DIRECTIONS
 
@@ -100,6 +105,14 @@ class IntegrationOutputSerializer(serializers.Serializer):
         help_text=_("The account at the provider; its e-mail masked."))
     statistics = serializers.SerializerMethodField()
     connectedBy = serializers.SerializerMethodField()
+    webhookUrl = serializers.SerializerMethodField(help_text=_(
+        "Where the provider sends its notifications to the hub (Zoom's event "
+        "subscription is set to it by hand; Google's channels and Microsoft's "
+        "subscriptions use it themselves); null for a provider that sends none."))
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_webhookUrl(self, integration: Integration) -> str | None:
+        return integration_webhook_url(integration)
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_lastSync(self, integration: Integration) -> datetime | None:
@@ -603,12 +616,12 @@ class SyncOptionsSerializer(StrictInputMixin, serializers.Serializer):
 
 class SyncInputSerializer(StrictInputMixin, serializers.Serializer):
     direction = serializers.ChoiceField(
-        choices=["bidirectional", "attendance_to_external", "external_to_attendance"],
+        choices=[(value, value) for value in SYNC_DIRECTIONS],
         required=False, help_text=_("The integration's syncDirection when left out."))
     options = SyncOptionsSerializer(required=False)
 
 
-class SyncStartedSerializer(serializers.Serializer):
+class IntegrationSyncStartedSerializer(serializers.Serializer):
     syncId = serializers.IntegerField()
     status = serializers.CharField(help_text=_("started, or running when one already was."))
     startedAt = serializers.DateTimeField()

@@ -3,11 +3,16 @@ trailing slash, as its clients call them and as `statusUrl` gives them)."""
 
 from django.urls import path
 
-from apps.integrations.api import views
+from apps.integrations.api import views, webhook_views
 
 urlpatterns = [
     path("", views.IntegrationListView.as_view(), name="integrations-list"),
     path("analytics/metrics", views.MetricsView.as_view(), name="integrations-metrics"),
+    path("webhooks", webhook_views.WebhooksView.as_view(), name="integrations-webhooks"),
+    path("webhooks/test", webhook_views.WebhookTestView.as_view(),
+         name="integrations-webhooks-test"),
+    path("webhooks/deliveries", webhook_views.WebhookDeliveriesView.as_view(),
+         name="integrations-webhooks-deliveries"),
     path("<int:integration_id>", views.IntegrationDetailView.as_view(),
          name="integrations-detail"),
     path("<int:integration_id>/settings", views.SettingsView.as_view(),

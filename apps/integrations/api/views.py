@@ -437,7 +437,8 @@ class AttendanceListView(EnvelopeView):
 
 class SyncView(EnvelopeView):
     @extend_schema(request=s.SyncInputSerializer, responses={
-        202: enveloped(s.SyncStartedSerializer, "SyncStarted"), 404: NOT_FOUND,
+        202: enveloped(s.IntegrationSyncStartedSerializer, "IntegrationSyncStarted"),
+        404: NOT_FOUND,
         409: OpenApiResponse(description=_(
             "`CONNECTION_ERROR`: the integration is not connected.")),
         **COMMON})
@@ -452,7 +453,7 @@ class SyncView(EnvelopeView):
             full=(values.get("options") or {}).get("forceUpdate", False))
         status_url = reverse("integrations-sync-status",
                              kwargs={"integration_id": integration.pk, "sync_id": run.pk})
-        return answer(s.SyncStartedSerializer({
+        return answer(s.IntegrationSyncStartedSerializer({
             "syncId": run.pk, "status": s.seed_sync_status(run), "startedAt": run.started_at,
             "estimatedDuration": calendar_sync.calendar_sync_estimate(integration=integration),
             "statusUrl": status_url}).data, status=202)

@@ -115,4 +115,8 @@ def adapter_for(integration: Integration) -> CalendarAdapter:
         from apps.integrations.calendars.google import GoogleCalendar
 
         return GoogleCalendar(integration)
+    if integration.provider == Integration.Provider.MICROSOFT:
+        from apps.integrations.calendars.microsoft import MicrosoftCalendar
+
+        return MicrosoftCalendar(integration)
     raise ValueError(f"no calendar adapter for {integration.provider}")
