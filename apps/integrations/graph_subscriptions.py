@@ -19,23 +19,19 @@ them as echoes.
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from apps.core.channels import MICROSOFT_GRAPH, Channel, channel_register
-from apps.core.connections import connection_set_credentials
 from apps.core.errors import ServiceError
-from apps.core.models import Connection, CredentialsUnreadable, SyncRun, WebhookEvent
+from apps.core.models import Connection, SyncRun, WebhookEvent
 from apps.core.webhooks import webhook_processor
 from apps.integrations.calendar_sync import SYNC_KIND, calendar_sync_request
 from apps.integrations.calendars.microsoft import MicrosoftCalendar
 from apps.integrations.models import Integration
+from apps.integrations.provider_links import inbox_secret, inbox_url, link_expires_at, link_of
 
 logger = logging.getLogger(__name__)
 
@@ -61,32 +57,15 @@ CHANNEL = channel_register(Channel(platform=MICROSOFT, verifier=MICROSOFT_GRAPH,
 
 def notification_url(connection: Connection) -> str:
     """The inbox address of the connection's Graph notifications."""
-    path = reverse("webhook-channel", kwargs={"platform": MICROSOFT,
-                                              "connection_id": connection.pk})
-    return settings.HUB_BASE_URL.rstrip("/") + path
+    return inbox_url(connection)
 
 
 def subscription_of(connection: Connection) -> dict | None:
-    stored = (connection.settings or {}).get(SUBSCRIPTION_KEY)
-    return stored if isinstance(stored, dict) and stored.get("id") else None
+    return link_of(connection, SUBSCRIPTION_KEY)
 
 
 def subscription_expires_at(connection: Connection) -> datetime | None:
-    stored = subscription_of(connection)
-    return parse_datetime(stored.get("expiresAt") or "") if stored else None
-
-
-def _client_state(connection: Connection) -> str:
-    """The connection's clientState, created once (Graph allows 128 characters)."""
-    try:
-        state = connection.credentials().webhook_secret
-    except CredentialsUnreadable:
-        state = ""
-    if state:
-        return state
-    state = secrets.token_urlsafe(32)
-    connection_set_credentials(connection=connection, changes={"webhook_secret": state})
-    return state
+    return link_expires_at(connection, SUBSCRIPTION_KEY)
 
 
 def _store(connection: Connection, stored: dict | None) -> None:
@@ -106,7 +85,7 @@ def subscription_open(*, integration: Integration) -> dict:
     connection = integration.connection
     watched = MicrosoftCalendar(integration).watch(
         channel_id="", address=notification_url(connection),
-        token=_client_state(connection), ttl_seconds=int(SUBSCRIPTION_TTL.total_seconds()))
+        token=inbox_secret(connection), ttl_seconds=int(SUBSCRIPTION_TTL.total_seconds()))
     stored = {"id": watched.channel_id, "resource": watched.resource_id,
               "expiresAt": watched.expires_at.isoformat() if watched.expires_at else ""}
     _store(connection, stored)

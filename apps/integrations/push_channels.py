@@ -18,24 +18,20 @@ channel carries no change and is ignored.
 from __future__ import annotations
 
 import logging
-import secrets
 import uuid
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from apps.core.channels import GOOGLE_CALENDAR_PUSH, Channel, channel_register
-from apps.core.connections import connection_set_credentials
 from apps.core.errors import ServiceError
-from apps.core.models import Connection, CredentialsUnreadable, SyncRun, WebhookEvent
+from apps.core.models import Connection, SyncRun, WebhookEvent
 from apps.core.webhooks import webhook_processor
 from apps.integrations.calendar_sync import SYNC_KIND, calendar_sync_request
 from apps.integrations.calendars import adapter_for
 from apps.integrations.models import Integration
+from apps.integrations.provider_links import inbox_secret, inbox_url, link_expires_at, link_of
 
 logger = logging.getLogger(__name__)
 
@@ -59,31 +55,15 @@ CHANNEL = channel_register(Channel(platform=GOOGLE, verifier=GOOGLE_CALENDAR_PUS
 
 def channel_address(connection: Connection) -> str:
     """The inbox address of the connection's Google notifications."""
-    path = reverse("webhook-channel", kwargs={"platform": GOOGLE, "connection_id": connection.pk})
-    return settings.HUB_BASE_URL.rstrip("/") + path
+    return inbox_url(connection)
 
 
 def channel_of(connection: Connection) -> dict | None:
-    stored = (connection.settings or {}).get(CHANNEL_KEY)
-    return stored if isinstance(stored, dict) and stored.get("id") else None
+    return link_of(connection, CHANNEL_KEY)
 
 
 def channel_expires_at(connection: Connection) -> datetime | None:
-    stored = channel_of(connection)
-    return parse_datetime(stored.get("expiresAt") or "") if stored else None
-
-
-def _token(connection: Connection) -> str:
-    """The connection's channel token, created once (and kept across renewals)."""
-    try:
-        token = connection.credentials().webhook_secret
-    except CredentialsUnreadable:
-        token = ""
-    if token:
-        return token
-    token = secrets.token_urlsafe(32)
-    connection_set_credentials(connection=connection, changes={"webhook_secret": token})
-    return token
+    return link_expires_at(connection, CHANNEL_KEY)
 
 
 def push_channel_open(*, integration: Integration) -> dict:
@@ -92,7 +72,7 @@ def push_channel_open(*, integration: Integration) -> dict:
     adapter = adapter_for(integration)
     previous = channel_of(connection)
     watched = adapter.watch(channel_id=str(uuid.uuid4()), address=channel_address(connection),
-                            token=_token(connection),
+                            token=inbox_secret(connection),
                             ttl_seconds=int(CHANNEL_TTL.total_seconds()))
     stored = {"id": watched.channel_id, "resourceId": watched.resource_id,
               "expiresAt": watched.expires_at.isoformat() if watched.expires_at else ""}

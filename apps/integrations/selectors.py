@@ -14,7 +14,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.conf import settings as django_settings
 from django.db.models import (
     Avg,
     Count,
@@ -26,11 +25,11 @@ from django.db.models import (
     Sum,
 )
 from django.db.models.functions import TruncDate
-from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.models import Connection, SyncLog, SyncRun
 from apps.integrations.models import Attendance, Event, Integration, Membership, Organization
+from apps.integrations.provider_links import inbox_url
 
 # The audit action of a Slack message sent (client.slack_call logs each Web
 # API method as "slack.<method>"): what "messagesSent" counts.
@@ -277,6 +276,4 @@ def integration_webhook_url(integration: Integration) -> str | None:
     """The connection's inbox address, for providers that notify the hub."""
     if integration.provider not in NOTIFYING_PROVIDERS:
         return None
-    path = reverse("webhook-channel", kwargs={"platform": integration.provider,
-                                              "connection_id": integration.connection_id})
-    return django_settings.HUB_BASE_URL.rstrip("/") + path
+    return inbox_url(integration.connection)
