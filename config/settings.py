@@ -448,6 +448,9 @@ ZOOM_API_URL = env.str("ZOOM_API_URL", default=_simulator_url("zoom", "/v2"))
 ZOOM_CLIENT_ID = env.str("ZOOM_CLIENT_ID", default="simulator-zoom-client")
 ZOOM_CLIENT_SECRET = env.str("ZOOM_CLIENT_SECRET", default="simulator-zoom-secret")
 ZOOM_WEBHOOK_SECRET = env.str("ZOOM_WEBHOOK_SECRET", default="simulator-zoom-webhook-secret")
+# Below this share of the expected attendees present, an imported attendance
+# sends the Slack attendance alert (the seed's attendanceAlert template).
+INTEGRATIONS_LOW_ATTENDANCE_RATE = env.float("INTEGRATIONS_LOW_ATTENDANCE_RATE", default=0.5)
 
 # --- Symphonics -----------------------------------------------------------
 # Setup and flows: docs/symphonics.md. SYMPHONICS_ENVIRONMENT picks the base

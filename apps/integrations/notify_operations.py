@@ -31,6 +31,7 @@ import logging
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +53,7 @@ from apps.integrations.outgoing_events import (
     emit_attendance_updated,
 )
 from apps.integrations.services import attendance_record, email_index
-from apps.integrations.slack_notify import POST_KIND
+from apps.integrations.slack_notify import ATTENDANCE_ALERT, POST_KIND, slack_notify_enqueue
 from apps.integrations.zoom_meetings import (
     CREATE_KIND,
     IMPORT_KIND,
@@ -243,6 +244,17 @@ def _participants(client, path: str, event: Event) -> list[dict[str, Any]]:
             return rows
 
 
+def _alert_low_attendance(event: Event, operation: OutboundOperation) -> None:
+    """The Slack attendance alert of the seed, once per import, when fewer came
+    than INTEGRATIONS_LOW_ATTENDANCE_RATE of those expected."""
+    rate = attendance_rate(attendance_counts(event))
+    if rate >= django_settings.INTEGRATIONS_LOW_ATTENDANCE_RATE:
+        return
+    slack_notify_enqueue(organization=event.organization, kind=ATTENDANCE_ALERT, event=event,
+                         values={"attendanceRate": round(rate * 100)},
+                         key=f"attendance-alert:{operation.pk}")
+
+
 @operation_handler(IMPORT_KIND, retry_schedule=ZOOM_RETRY)
 def zoom_attendance_import_run(operation: OutboundOperation, *, reconcile: bool) -> Done:
     integration, event = _integration(operation), _event(operation)
@@ -277,6 +289,7 @@ def zoom_attendance_import_run(operation: OutboundOperation, *, reconcile: bool)
                               source=Attendance.Source.ZOOM)
         emit_attendance_updated(event=event, previous_rate=previous,
                                 source=Attendance.Source.ZOOM)
+        _alert_low_attendance(event, operation)
     _touch(integration)
     return Done({"participants": len(rows), "people": len(people), "present": present,
                  "absent": absent, "without_email": anonymous})

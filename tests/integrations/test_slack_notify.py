@@ -23,6 +23,7 @@ from apps.integrations.providers import client_credentials
 from apps.integrations.slack_notify import (
     ATTENDANCE_ALERT,
     EVENT_REMINDER,
+    POST_KIND,
     SYSTEM_NOTIFICATION,
     WEEKLY_REPORT,
     reminders_due,
@@ -265,3 +266,29 @@ def test_a_message_whose_channel_slot_is_far_off_is_rescheduled_not_waited_for(
     assert second.state == State.PENDING
     assert timezone.now() < second.next_attempt_at <= timezone.now() + timedelta(seconds=1.2)
     assert posted.call_count == 1
+
+
+@pytest.mark.parametrize(("present", "alerts"), [(1, 1), (3, 0)])
+def test_an_imported_attendance_below_the_threshold_alerts_slack(settings, present, alerts):
+    from tests.integrations.factories import attendee
+
+    settings.INTEGRATIONS_LOW_ATTENDANCE_RATE = 0.5
+    organization = OrganizationFactory()
+    slack_integration(organization, {"notificationTypes": ["attendance_alerts"],
+                                     "channels": {"default": "#general",
+                                                  "alerts": "#attendance-alerts"}})
+    event = EventFactory(organization=organization, title="Forklift training")
+    for n in range(4):
+        attendee(event, f"p{n}@example.test", status="present" if n < present else "absent")
+    # The import's operation: the alert is once per import, keyed by it.
+    import_operation = OutboundOperation.objects.create(
+        kind="integrations.zoom.attendance_import", platform="zoom",
+        idempotency_key=f"import-{present}", payload={})
+
+    notify_operations._alert_low_attendance(event, import_operation)
+    notify_operations._alert_low_attendance(event, import_operation)
+
+    posts = OutboundOperation.objects.filter(kind=POST_KIND)
+    assert posts.count() == alerts
+    if alerts:
+        assert posts.get().payload["text"].endswith("Forklift training: 25%")
