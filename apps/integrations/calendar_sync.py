@@ -39,7 +39,7 @@ from django.utils.translation import gettext
 from apps.core.bulk import content_hash
 from apps.core.errors import ServiceError
 from apps.core.http import PlatformError
-from apps.core.models import Connection, ExternalMapping, OutboundOperation, SyncRun
+from apps.core.models import Connection, ExternalMapping, OutboundOperation, SyncRun, WebhookEvent
 from apps.core.operations import operation_enqueue
 from apps.core.sync import (
     SyncRunRecorder,
@@ -483,3 +483,33 @@ def calendar_push_event(*, integration: Integration, event: Event) -> dict[str, 
     Integration.objects.filter(pk=integration.pk).update(last_activity_at=timezone.now())
     return {action: remote.external_id, "version": event.version}
 
+
+# How long after a run a notification that arrived during it gets its own
+# sync (a short delay gathers the notifications of a burst).
+FOLLOW_UP_SECONDS = 30
+
+
+def calendar_sync_notified(*, connection_id: int | None, source: str) -> str | None:
+    """A provider said a watched calendar changed: an incremental sync of its
+    integration (the inbox processors' answer: None, or IGNORED)."""
+    # Imported here: the tasks module imports this one.
+    from apps.integrations.tasks import calendar_sync_later
+
+    if connection_id is None:
+        return WebhookEvent.Status.IGNORED
+    integration = Integration.objects.select_related("connection").filter(
+        connection_id=connection_id).first()
+    if integration is None or integration.connection.status != Connection.Status.CONNECTED:
+        return WebhookEvent.Status.IGNORED
+    # A run already going may have listed past this change: one more after it.
+    busy = SyncRun.objects.filter(kind=SYNC_KIND, connection_id=connection_id,
+                                  status=SyncRun.Status.RUNNING).exists()
+    try:
+        calendar_sync_request(integration=integration, trigger=SyncRun.Trigger.AUTOMATIC)
+    except ServiceError as exc:
+        logger.warning("%s notification: no sync: %s", source, exc)
+        return WebhookEvent.Status.IGNORED
+    if busy:
+        transaction.on_commit(lambda: calendar_sync_later.apply_async(
+            (integration.pk,), countdown=FOLLOW_UP_SECONDS))
+    return None

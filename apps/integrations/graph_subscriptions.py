@@ -25,10 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.channels import MICROSOFT_GRAPH, Channel, channel_register
-from apps.core.errors import ServiceError
-from apps.core.models import Connection, SyncRun, WebhookEvent
+from apps.core.models import Connection, WebhookEvent
 from apps.core.webhooks import webhook_processor
-from apps.integrations.calendar_sync import SYNC_KIND, calendar_sync_request
+from apps.integrations.calendar_sync import calendar_sync_notified
 from apps.integrations.calendars.microsoft import MicrosoftCalendar
 from apps.integrations.models import Integration
 from apps.integrations.provider_links import inbox_secret, inbox_url, link_expires_at, link_of
@@ -41,8 +40,6 @@ SUBSCRIPTION_KEY = "graphSubscription"
 SUBSCRIPTION_TTL = timedelta(minutes=4200)
 # Renewed when less than this is left: the hourly round has a day of attempts.
 RENEW_BEFORE = timedelta(days=1)
-# A notification that came while a sync was running gets a sync this much later.
-FOLLOW_UP_SECONDS = 30
 # Graph's notifications carry neither an id nor a time, and two changes of one
 # event give the same body: within this window they are one delivery (a
 # retry), after it a new change. A change folded into a retry costs nothing:
@@ -155,23 +152,4 @@ def subscriptions_renew(*, now: datetime | None = None) -> int:
 @webhook_processor(MICROSOFT)
 def microsoft_notification(event: WebhookEvent, payload: dict) -> str | None:
     """A change to a subscribed calendar: an incremental sync of its integration."""
-    if event.connection_id is None:
-        return WebhookEvent.Status.IGNORED
-    integration = Integration.objects.select_related("connection").filter(
-        connection_id=event.connection_id).first()
-    if integration is None or integration.connection.status != Connection.Status.CONNECTED:
-        return WebhookEvent.Status.IGNORED
-    # A run already going may have listed past this change: one more after it.
-    busy = SyncRun.objects.filter(kind=SYNC_KIND, connection_id=event.connection_id,
-                                  status=SyncRun.Status.RUNNING).exists()
-    try:
-        calendar_sync_request(integration=integration, trigger=SyncRun.Trigger.AUTOMATIC)
-    except ServiceError as exc:
-        logger.warning("microsoft notification %s: no sync: %s", event.pk, exc)
-        return WebhookEvent.Status.IGNORED
-    if busy:
-        from apps.integrations.tasks import calendar_sync_later
-
-        transaction.on_commit(lambda: calendar_sync_later.apply_async(
-            (integration.pk,), countdown=FOLLOW_UP_SECONDS))
-    return None
+    return calendar_sync_notified(connection_id=event.connection_id, source=event.platform)

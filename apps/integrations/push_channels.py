@@ -25,10 +25,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.channels import GOOGLE_CALENDAR_PUSH, Channel, channel_register
-from apps.core.errors import ServiceError
-from apps.core.models import Connection, SyncRun, WebhookEvent
+from apps.core.models import Connection, WebhookEvent
 from apps.core.webhooks import webhook_processor
-from apps.integrations.calendar_sync import SYNC_KIND, calendar_sync_request
+from apps.integrations.calendar_sync import calendar_sync_notified
 from apps.integrations.calendars import adapter_for
 from apps.integrations.models import Integration
 from apps.integrations.provider_links import inbox_secret, inbox_url, link_expires_at, link_of
@@ -44,8 +43,6 @@ CHANNEL_TTL = timedelta(days=7)
 # attempts before a channel lapses.
 RENEW_BEFORE = timedelta(days=1)
 
-# A notification that came while a sync was running gets a sync this much later.
-FOLLOW_UP_SECONDS = 30
 
 GOOGLE = Integration.Provider.GOOGLE
 CHANNEL = channel_register(Channel(platform=GOOGLE, verifier=GOOGLE_CALENDAR_PUSH,
@@ -130,25 +127,7 @@ def push_channels_renew(*, now: datetime | None = None) -> int:
 @webhook_processor(GOOGLE)
 def google_notification(event: WebhookEvent, payload: dict) -> str | None:
     """A change to a watched calendar: an incremental sync of its integration."""
-    if payload.get("event") == "sync" or event.connection_id is None:
+    if payload.get("event") == "sync":
         # The channel's first message says it is open; nothing changed.
         return WebhookEvent.Status.IGNORED
-    integration = Integration.objects.select_related("connection").filter(
-        connection_id=event.connection_id).first()
-    if integration is None or integration.connection.status != Connection.Status.CONNECTED:
-        return WebhookEvent.Status.IGNORED
-    # A run already going may have listed past this change: one more sync
-    # after it (a short delay gathers the notifications of a burst).
-    busy = SyncRun.objects.filter(kind=SYNC_KIND, connection_id=event.connection_id,
-                                  status=SyncRun.Status.RUNNING).exists()
-    try:
-        calendar_sync_request(integration=integration, trigger=SyncRun.Trigger.AUTOMATIC)
-    except ServiceError as exc:
-        logger.warning("google notification %s: no sync: %s", event.pk, exc)
-        return WebhookEvent.Status.IGNORED
-    if busy:
-        from apps.integrations.tasks import calendar_sync_later
-
-        transaction.on_commit(lambda: calendar_sync_later.apply_async(
-            (integration.pk,), countdown=FOLLOW_UP_SECONDS))
-    return None
+    return calendar_sync_notified(connection_id=event.connection_id, source=event.platform)
