@@ -32,9 +32,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -45,43 +42,18 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-from common import ROOT, configure_django, outbox_without_broker, results_section_write
+from common import (
+    configure_django,
+    free_port,
+    outbox_without_broker,
+    results_section_write,
+    simulator_process,
+)
 
 HEADING = "Google calendar sync"
 # Where the provider sends the user back; the benchmark reads the redirect
 # itself, so nothing has to answer there.
 REDIRECT_URI = "https://hub.example/api/integrations/google/callback"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def simulator_process(workdir: str) -> Iterator[str]:
-    """The Google simulator in a process of its own; its base URL."""
-    port = free_port()
-    env = {**os.environ, "GOOGLE_SIM_PORT": str(port), "HUB_VAR_DIR": workdir,
-           "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "manage.py", "run_simulators", "google"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/_sim/state", timeout=2)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the Google simulator did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def hub_point_at(sim_url: str) -> None:
@@ -279,7 +251,7 @@ def main() -> None:
     outbox_without_broker()
     from django.db import connection
 
-    with simulator_process(workdir) as sim_url:
+    with simulator_process("google", workdir) as sim_url:
         hub_point_at(sim_url)
         results = benchmark_run(sim_url=sim_url, events=args.events,
                                 changed_percent=args.changed_percent)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,3 +83,44 @@ def outbox_drain(workers: int) -> None:
                     state__in=[*waiting, state.IN_FLIGHT]).exists():
                 return
             time.sleep(0.05)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def simulator_process(name: str, workdir: str, **env: str) -> Iterator[str]:
+    """The simulator `name` of settings.SIMULATORS in a process of its own, as
+    the platform would be, on a free port (`<NAME>_SIM_PORT`); its base URL.
+    `env`: more environment for it (a token it should ask for, say)."""
+    import subprocess
+    import time
+
+    import requests
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "run_simulators", name], cwd=ROOT,
+        env={**os.environ, f"{name.upper()}_SIM_PORT": str(port), "HUB_VAR_DIR": workdir,
+             "LOG_LEVEL": "WARNING", **env},
+        stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/_sim/state", timeout=2)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit(f"the {name} simulator did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -31,53 +31,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from statistics import mean
 from typing import Any
 
 import requests
-from common import ROOT, configure_django, results_section_write
+from common import configure_django, results_section_write, simulator_process
 
 HEADING = "MY TUNICLAIM import"
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def simulator_process(workdir: str) -> Iterator[str]:
-    """The simulator in a process of its own; its base URL."""
-    port = free_port()
-    env = {**os.environ, "TUNICLAIM_SIM_PORT": str(port), "TUNICLAIM_API_TOKEN": "",
-           "HUB_VAR_DIR": workdir, "LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "manage.py", "run_simulators", "tuniclaim"],
-                               cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/_sim/state", timeout=2)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("the MY TUNICLAIM simulator did not start") from None
-                time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def resident_bytes() -> int:
@@ -207,7 +171,7 @@ def main() -> None:
     configure_django(workdir)
     from django.db import connection
 
-    with simulator_process(workdir) as sim_url:
+    with simulator_process("tuniclaim", workdir, TUNICLAIM_API_TOKEN="") as sim_url:
         results = benchmark_run(sim_url=sim_url, batches=args.batches, claims=args.claims,
                                 items=args.items, changed_percent=args.changed_percent)
     lines = report(results, database=connection.vendor, batches=args.batches,
